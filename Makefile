@@ -1,0 +1,41 @@
+# Thin wrapper around CMake. Every target installs missing Debian packages first (as root), so each works
+# on a fresh Debian 12 machine.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build check unit asan system demo bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: unit tests, the same under ASan+UBSan, then the system tests on real processes.
+check: build asan
+	cd $(BUILD) && ctest --output-on-failure -L unit
+	cd $(ASAN_BUILD) && ctest --output-on-failure -L unit
+	cd $(BUILD) && ctest --output-on-failure -L system
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target tandem_unit_tests
+
+system: build
+	cd $(BUILD) && ctest --output-on-failure -L system
+
+demo: build
+	./tools/examples/demo.sh $(BUILD)
+
+bench: build
+	./tests/bench/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

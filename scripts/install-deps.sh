@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs every build and test dependency of tandem with apt-get (Debian 12).
+# Idempotent and quiet when everything is present, so `make demo` and `make check` can call it every time.
+set -eu
+PKGS="build-essential cmake pkg-config git
+liburing-dev libnl-3-dev libnl-genl-3-dev libboost-program-options-dev libfmt-dev libgtest-dev libssl-dev
+libfuse3-dev fuse3 libblkid-dev
+fio nbdkit libnbd-bin qemu-utils
+e2fsprogs util-linux iproute2 iptables procps kmod psmisc"
+# drbd-utils is only needed to cross-check our example config with `drbdadm dump`.
+PKGS="$PKGS drbd-utils"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages:$missing; run as root (apt-get install)" >&2
+  exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || apt-get update
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null || apt-get install -y --no-install-recommends $missing

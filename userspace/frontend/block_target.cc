@@ -1,0 +1,2 @@
+// Intentionally tiny: anchors the frontend interface in the tandem_io library.
+#include "frontend/block_target.h"
