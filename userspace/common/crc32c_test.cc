@@ -21,3 +21,16 @@ TEST(Crc32c, Incremental) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+TEST(Crc32c, LongBufferMatchesBytewise) {
+  std::string s(1000, 'x');
+  for (size_t i = 0; i < s.size(); i++) s[i] = char(i * 7);
+  uint32_t whole = crc32c(s.data(), s.size());
+  uint32_t piecewise = 0;
+  for (size_t i = 0; i < s.size(); i++) piecewise = crc32c(&s[i], 1, piecewise);
+  EXPECT_EQ(whole, piecewise);
+}
+}  // namespace
+}  // namespace tandem

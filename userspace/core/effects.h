@@ -1,0 +1,56 @@
+// What the replication core asks of the outside world. The daemon implements it with io_uring, TCP and the
+// metadata file; the simulator with in-memory fakes. Every call is made on the resource's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/generation.h"
+#include "frontend/block_target.h"
+#include "wire/message.h"
+
+namespace tandem {
+
+enum class StorageOpKind : uint8_t { Read, Write, Flush, Trim, WriteZeroes };
+
+struct StorageOp {
+  StorageOpKind kind = StorageOpKind::Read;
+  uint64_t tag = 0;      // returned unchanged with the completion
+  uint64_t offset = 0;   // bytes, within the data area
+  uint32_t length = 0;
+  uint8_t* buf = nullptr;  // Read/Write; owned by the core or the frontend until completion
+  bool fua = false;        // Write/WriteZeroes: durable before completion
+};
+
+// The persistent part of a node's replication state (stored in the metadata superblock).
+struct PersistentState {
+  GenerationIds ids;
+  bool consistent = false;      // data is not half-synced
+  bool was_up_to_date = false;  // data was UpToDate when last known (else Outdated)
+  bool primary = false;         // node is Primary (still set after a crash: "crashed primary")
+  bool crashed_primary = false; // node crashed while Primary; cleared after the next resync
+  bool peer_outdated = false;   // the peer is known to be Outdated
+};
+
+class Effects {
+ public:
+  virtual ~Effects() = default;
+  // Starts a backing-store operation; its completion comes back through Replica::storage_done(tag, result).
+  virtual void submit_storage(const StorageOp& op) = 0;
+  // Queues a message to the peer. Data pointers inside `m` are only valid during the call (copy them).
+  virtual void send(const wire::Message& m) = 0;
+  // Completes a frontend request with 0 or a negative errno.
+  virtual void complete(IoRequest* req, int result) = 0;
+  // Durably stores the persistent state before returning (metadata superblock write + sync).
+  virtual void persist(const PersistentState& s) = 0;
+  // Closes the peer connection. `standalone`: do not reconnect until an admin `connect`.
+  virtual void drop_connection(bool standalone, std::string_view reason) = 0;
+  // A fresh random generation identifier (never 0 or kUuidJustCreated).
+  virtual uint64_t new_uuid() = 0;
+  // A pending promotion finished (granted and done, or refused).
+  virtual void promotion_done(bool ok, std::string_view message) = 0;
+  // Role or disk state changed (frontends may need to appear, disappear or turn read-only).
+  virtual void state_changed() = 0;
+};
+
+}  // namespace tandem

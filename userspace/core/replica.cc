@@ -1,0 +1,396 @@
+// Replica: construction, handshake and sync decision, roles, and connection events.
+// Application and peer I/O live in replica_io.cc, the resync engine in replica_resync.cc.
+#include "core/replica.h"
+
+#include <fmt/format.h>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "core/replica_tags.h"
+
+namespace tandem {
+
+Replica::Replica(const ReplicaConfig& config, const PersistentState& loaded, Effects* fx)
+    : cfg_(config), fx_(fx), ps_(loaded), bitmap_(config.data_size_bytes) {
+  TANDEM_CHECK(fx_ != nullptr);
+  TANDEM_CHECK(cfg_.data_size_bytes > 0 && cfg_.data_size_bytes % DirtyBitmap::kBlockBytes == 0);
+  TANDEM_CHECK(cfg_.protocol == 'A' || cfg_.protocol == 'B' || cfg_.protocol == 'C');
+  // Disk state at attach, as DRBD derives it: data that was UpToDate is only "Consistent" until a peer confirms
+  // it is the newest (or the peer is known to be Outdated).
+  if (!ps_.consistent)
+    disk_ = DiskState::Inconsistent;
+  else if (!ps_.was_up_to_date)
+    disk_ = DiskState::Outdated;
+  else
+    disk_ = ps_.peer_outdated ? DiskState::UpToDate : DiskState::Consistent;
+  // A node that was Primary when it stopped without a clean shutdown crashed as Primary.
+  ps_.primary = false;
+}
+
+Replica::~Replica() {
+  for (auto& p : peer_writes_)
+    if (p.buf) peer_buffers_.put(p.buf);
+  for (auto& r : resync_)
+    if (r.buf) resync_buffers_.put(r.buf);
+}
+
+void Replica::save() { fx_->persist(ps_); }
+
+void Replica::set_disk(DiskState d) {
+  if (d == disk_) return;
+  log_info("disk state {} -> {}", to_string(disk_), to_string(d));
+  disk_ = d;
+  ps_.consistent = d == DiskState::Outdated || d == DiskState::Consistent || d == DiskState::UpToDate;
+  if (d == DiskState::UpToDate) ps_.was_up_to_date = true;
+  if (d == DiskState::Outdated || d == DiskState::Inconsistent) ps_.was_up_to_date = false;
+  save();
+  if (conn_ == ConnState::Connected && handshake_done_) send_state(false);
+  fx_->state_changed();
+}
+
+NodeView Replica::local_view() const {
+  NodeView v;
+  v.ids = ps_.ids;
+  v.disk = disk_;
+  v.role = role_;
+  v.crashed_primary = ps_.crashed_primary;
+  v.node_id = cfg_.node_id;
+  return v;
+}
+
+void Replica::send_state(bool handshake) {
+  wire::Message m;
+  m.type = wire::MsgType::State;
+  m.state.role = role_;
+  m.state.disk = disk_;
+  m.state.protocol = cfg_.protocol;
+  m.state.flags = (ps_.crashed_primary ? wire::kStateCrashedPrimary : 0) | (handshake ? wire::kStateIsHandshake : 0);
+  m.state.data_size_bytes = cfg_.data_size_bytes;
+  m.state.current_uuid = ps_.ids.current;
+  m.state.bitmap_uuid = ps_.ids.bitmap;
+  m.state.history = ps_.ids.history;
+  m.state.dirty_bytes = bitmap_.dirty_bytes();
+  fx_->send(m);
+}
+
+void Replica::protocol_error(std::string_view what) {
+  log_error("protocol error from peer node {}: {}", cfg_.peer_node_id, what);
+  fx_->drop_connection(false, what);
+}
+
+void Replica::peer_connected() {
+  TANDEM_CHECK(conn_ != ConnState::Connected);
+  conn_ = ConnState::Connected;
+  repl_ = ReplState::Off;
+  handshake_done_ = false;
+  split_brain_ = false;
+  epoch_++;
+  send_state(true);
+}
+
+void Replica::peer_message(const wire::Message& m) {
+  using wire::MsgType;
+  if (conn_ != ConnState::Connected) return;  // late delivery after a disconnect
+  if (!handshake_done_ && m.type != MsgType::State) {
+    protocol_error(fmt::format("{} message before the handshake State", static_cast<int>(m.type)));
+    return;
+  }
+  switch (m.type) {
+    case MsgType::State: on_state(m.state); break;
+    case MsgType::Data: on_peer_data(m); break;
+    case MsgType::RecvAck: on_write_ack(m.seq_result, true); break;
+    case MsgType::WriteAck: on_write_ack(m.seq_result, false); break;
+    case MsgType::Flush: on_peer_flush(m.seq_result); break;
+    case MsgType::FlushAck: on_flush_ack(m.seq_result); break;
+    case MsgType::ResyncData: on_peer_data(m); break;
+    case MsgType::ResyncAck: on_resync_ack(m.resync); break;
+    case MsgType::SyncStart: on_sync_start(m.sync_start); break;
+    case MsgType::SyncDone: on_sync_done(m.uuid); break;
+    case MsgType::PromoteRequest: on_promote_request(); break;
+    case MsgType::PromoteReply: on_promote_reply(m.granted != 0); break;
+    default: protocol_error(fmt::format("unexpected message type {} in the replication stream", int(m.type)));
+  }
+}
+
+void Replica::on_state(const wire::StateMsg& s) {
+  bool handshake = s.flags & wire::kStateIsHandshake;
+  if (handshake == handshake_done_) {
+    protocol_error(handshake ? "second handshake State on one connection" : "State update before the handshake");
+    return;
+  }
+  peer_state_ = s;
+  peer_role_ = s.role;
+  peer_disk_ = s.disk;
+  if (handshake) {
+    run_handshake();
+    return;
+  }
+  fx_->state_changed();
+}
+
+void Replica::run_handshake() {
+  const wire::StateMsg& s = peer_state_;
+  if (s.data_size_bytes != cfg_.data_size_bytes) {
+    std::string why = fmt::format("peer's data size {} bytes differs from ours ({} bytes); refusing to connect",
+                                  s.data_size_bytes, cfg_.data_size_bytes);
+    last_decision_ = why;
+    log_error("{}", why);
+    fx_->drop_connection(true, why);
+    return;
+  }
+  if (s.protocol != cfg_.protocol) {
+    std::string why = fmt::format("peer uses protocol {}, this node protocol {}; refusing to connect", s.protocol,
+                                  cfg_.protocol);
+    last_decision_ = why;
+    log_error("{}", why);
+    fx_->drop_connection(true, why);
+    return;
+  }
+  NodeView peer;
+  peer.ids.current = s.current_uuid;
+  peer.ids.bitmap = s.bitmap_uuid;
+  peer.ids.history = s.history;
+  peer.disk = s.disk;
+  peer.role = s.role;
+  peer.crashed_primary = s.flags & wire::kStateCrashedPrimary;
+  peer.node_id = cfg_.peer_node_id;
+
+  std::string why;
+  SyncDecision d = decide_sync(local_view(), peer, &why);
+  if (role_ == Role::Primary && s.role == Role::Primary) {
+    d = SyncDecision::SplitBrain;
+    why = "both nodes are Primary";
+  } else if (is_target(d) && role_ == Role::Primary) {
+    d = SyncDecision::SplitBrain;
+    why += "; but this node is Primary and cannot become SyncTarget";
+  } else if (is_source(d) && s.role == Role::Primary) {
+    d = SyncDecision::SplitBrain;
+    why += "; but the peer is Primary and cannot become SyncTarget";
+  } else if (d == SyncDecision::None && role_ == Role::Primary && bitmap_.count() > 0 &&
+             s.disk >= DiskState::Outdated) {
+    // Same generation, but this Primary wrote before the peer started receiving: copy those blocks.
+    d = SyncDecision::SourceBitmap;
+    why += "; this Primary has out-of-sync blocks for the peer";
+  }
+  last_decision_ = fmt::format("{}: {}", to_string(d), why);
+  log_info("handshake with node {}: {}", cfg_.peer_node_id, last_decision_);
+
+  if (d == SyncDecision::SplitBrain || d == SyncDecision::Unrelated) {
+    split_brain_ = d == SyncDecision::SplitBrain;
+    if (split_brain_) log_error("Split-Brain detected, dropping connection: {}", why);
+    fx_->drop_connection(true, last_decision_);
+    return;
+  }
+  handshake_done_ = true;
+  repl_ = ReplState::Established;
+  if (d == SyncDecision::None) {
+    // Both sides hold the same generation: usable data is now known to be current.
+    if (disk_ >= DiskState::Outdated && disk_ != DiskState::UpToDate && s.disk >= DiskState::Outdated)
+      set_disk(DiskState::UpToDate);
+  } else if (is_source(d)) {
+    if (disk_ != DiskState::UpToDate) set_disk(DiskState::UpToDate);
+    begin_sync_source(d == SyncDecision::SourceFull);
+  } else {
+    // Target: wait for the source's SyncStart, and meanwhile hold nothing we might serve as current.
+    repl_ = ReplState::SyncTarget;
+    set_disk(DiskState::Inconsistent);
+  }
+  fx_->state_changed();
+}
+
+void Replica::peer_disconnected(std::string_view reason) {
+  if (conn_ != ConnState::Connected) {
+    conn_ = standalone_ ? ConnState::StandAlone : ConnState::Connecting;
+    return;
+  }
+  log_info("connection to node {} lost: {}", cfg_.peer_node_id, reason);
+  bool was_synced_peer = handshake_done_;
+  Role old_peer_role = peer_role_;
+  conn_ = standalone_ ? ConnState::StandAlone : ConnState::Connecting;
+  repl_ = ReplState::Off;
+  handshake_done_ = false;
+  peer_role_ = Role::Unknown;
+  peer_disk_ = DiskState::DUnknown;
+
+  // Every write not confirmed on the peer's disk may differ there: remember it in the bitmap.
+  for (uint32_t i = 0; i < kMaxAppWrites; i++) {
+    AppWrite& w = app_writes_[i];
+    if (!w.used || !w.mirrored) continue;
+    if (w.acks_pending > 0 || w.recv_acks_pending > 0) bitmap_.set_range(w.offset, w.length);
+    w.acks_pending = 0;
+    w.recv_acks_pending = 0;
+    w.mirrored = false;
+    maybe_finish_app_write(i);
+  }
+  for (uint32_t i = 0; i < kMaxAppFlushes; i++) {
+    if (!app_flushes_[i].used) continue;
+    app_flushes_[i].remote_pending = false;
+    maybe_finish_app_flush(i);
+  }
+  // Resync reads in flight are dropped when they complete (their epoch is stale); unacknowledged chunks keep
+  // their bits set.
+  for (auto& r : resync_)
+    if (r.state == ResyncSlot::State::WaitAck) {
+      r.state = ResyncSlot::State::Free;
+      resync_buffers_.put(r.buf);
+      r.buf = nullptr;
+    }
+  peer_flushes_.clear();
+
+  if (role_ == Role::Primary) {
+    // This node now writes what the peer will not see: a new data generation, with the bitmap tracking it.
+    ps_.ids.start_new_generation(fx_->new_uuid());
+    save();
+  } else if (was_synced_peer && old_peer_role == Role::Primary && disk_ == DiskState::UpToDate) {
+    // The Primary carries on without us: our data is no longer current.
+    set_disk(DiskState::Outdated);
+  }
+  if (promote_pending_) {
+    promote_pending_ = false;
+    become_primary(promote_force_);
+  }
+  fx_->state_changed();
+}
+
+void Replica::set_standalone(bool standalone) {
+  standalone_ = standalone;
+  if (conn_ != ConnState::Connected) conn_ = standalone ? ConnState::StandAlone : ConnState::Connecting;
+  if (!standalone) split_brain_ = false;
+}
+
+void Replica::promote(bool force) {
+  if (role_ == Role::Primary) {
+    fx_->promotion_done(true, "already Primary");
+    return;
+  }
+  if (promote_pending_) {
+    fx_->promotion_done(false, "a promotion is already in progress");
+    return;
+  }
+  if (conn_ == ConnState::Connected && peer_role_ == Role::Primary) {
+    fx_->promotion_done(false, "the peer is Primary; demote it first (only one Primary is allowed)");
+    return;
+  }
+  if (repl_ == ReplState::SyncTarget) {
+    fx_->promotion_done(false, fmt::format("resync in progress, local data is {} until it finishes",
+                                           to_string(disk_)));
+    return;
+  }
+  if (disk_ != DiskState::UpToDate && !force) {
+    fx_->promotion_done(false, fmt::format("local data is {}, not UpToDate; refusing to promote without --force",
+                                           to_string(disk_)));
+    return;
+  }
+  if (conn_ == ConnState::Connected && handshake_done_) {
+    // Ask the peer first so two nodes never both become Primary while connected.
+    promote_pending_ = true;
+    promote_force_ = force;
+    wire::Message m;
+    m.type = wire::MsgType::PromoteRequest;
+    fx_->send(m);
+    return;
+  }
+  become_primary(force);
+}
+
+void Replica::become_primary(bool force) {
+  bool connected = conn_ == ConnState::Connected && handshake_done_;
+  if (disk_ != DiskState::UpToDate) {
+    TANDEM_CHECK(force);
+    if (ps_.ids.current == kUuidJustCreated || disk_ == DiskState::Inconsistent) {
+      // Forced out of Inconsistent data: nothing to track a bitmap against, the peer needs everything.
+      ps_.ids.push_history(ps_.ids.current == kUuidJustCreated ? 0 : ps_.ids.current);
+      ps_.ids.current = fx_->new_uuid();
+      ps_.ids.bitmap = 0;
+      bitmap_.set_all();
+    } else if (!connected) {
+      ps_.ids.start_new_generation(fx_->new_uuid());
+    }
+    set_disk(DiskState::UpToDate);
+  } else if (!connected) {
+    ps_.ids.start_new_generation(fx_->new_uuid());
+  }
+  role_ = Role::Primary;
+  ps_.primary = true;
+  save();
+  log_info("role Secondary -> Primary{}", force ? " (forced)" : "");
+  if (connected) {
+    send_state(false);
+    if (peer_disk_ <= DiskState::Outdated && repl_ == ReplState::Established) {
+      bool bitmap_ok = ps_.ids.bitmap != 0 && peer_state_.current_uuid == ps_.ids.bitmap;
+      begin_sync_source(!bitmap_ok);
+    }
+  }
+  fx_->promotion_done(true, "");
+  fx_->state_changed();
+}
+
+void Replica::on_promote_request() {
+  bool grant = role_ != Role::Primary && !(promote_pending_ && cfg_.node_id < cfg_.peer_node_id);
+  if (grant && promote_pending_) {
+    // Both asked at once; the lower node id wins.
+    promote_pending_ = false;
+    fx_->promotion_done(false, "the peer is becoming Primary at the same time");
+  }
+  if (grant) peer_role_ = Role::Primary;  // provisional; its State update follows
+  wire::Message m;
+  m.type = wire::MsgType::PromoteReply;
+  m.granted = grant ? 1 : 0;
+  fx_->send(m);
+}
+
+void Replica::on_promote_reply(bool granted) {
+  if (!promote_pending_) return;
+  promote_pending_ = false;
+  if (!granted) {
+    fx_->promotion_done(false, "the peer is Primary (or becoming Primary); only one Primary is allowed");
+    return;
+  }
+  become_primary(promote_force_);
+}
+
+std::string Replica::demote(int device_open_count) {
+  if (role_ != Role::Primary) return "";
+  if (device_open_count > 0)
+    return fmt::format("the device is held open ({} opener{}); unmount or close it first", device_open_count,
+                       device_open_count == 1 ? "" : "s");
+  if (app_writes_in_flight_ > 0 || !waiting_.empty()) return "application I/O is still in flight; retry";
+  role_ = Role::Secondary;
+  ps_.primary = false;
+  save();
+  log_info("role Primary -> Secondary");
+  if (conn_ == ConnState::Connected && handshake_done_) send_state(false);
+  fx_->state_changed();
+  return "";
+}
+
+bool Replica::idle() const {
+  if (app_writes_in_flight_ > 0 || !waiting_.empty() || peer_writes_in_flight_ > 0 || !peer_flushes_.empty())
+    return false;
+  for (const auto& f : app_flushes_)
+    if (f.used) return false;
+  for (const auto& r : resync_)
+    if (r.state != ResyncSlot::State::Free) return false;
+  return true;
+}
+
+ReplicaStatus Replica::status() const {
+  ReplicaStatus s = counters_;
+  s.role = role_;
+  s.disk = disk_;
+  s.conn = conn_;
+  s.repl = repl_;
+  s.peer_role = peer_role_;
+  s.peer_disk = peer_disk_;
+  s.ids = ps_.ids;
+  s.out_of_sync_bytes = bitmap_.dirty_bytes();
+  s.resync_total_bytes = resync_total_bytes_;
+  s.resync_done_bytes = resync_done_bytes_;
+  s.app_writes_in_flight = app_writes_in_flight_;
+  s.suspended_split_brain = split_brain_;
+  s.last_decision = last_decision_;
+  if (repl_ == ReplState::SyncTarget) s.out_of_sync_bytes = peer_state_.dirty_bytes;
+  return s;
+}
+
+}  // namespace tandem

@@ -1,0 +1,236 @@
+// The replication core of one resource on one node: roles, disk/connection/replication states, the life of
+// every application and peer request, the connect-time sync decision and the resync engine.
+//
+// Pure: it owns no thread, socket, file or clock. Events come in through the public methods; everything it wants
+// done goes out through Effects. The daemon calls it from one loop thread, the simulator from its scheduler.
+// Same events in the same order ⇒ same effects.
+//
+// Invariants (checked with TANDEM_CHECK):
+// - Only a Primary accepts application writes, and it never is a SyncTarget.
+// - Overlapping writes are applied in the same order on both nodes: on the Primary a write waits for every
+//   overlapping earlier write's local completion and for any resync read of the range to be sent; on the
+//   peer, overlapping writes are submitted in arrival order.
+// - A block written while the peer does not receive it, or whose mirroring was not acknowledged before the
+//   connection broke, is set in the dirty bitmap.
+// - In-flight tables are bounded (kMaxAppWrites, kMaxPeerWrites, kResyncWindow); beyond them requests wait.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "core/buffer_pool.h"
+#include "core/dirty_bitmap.h"
+#include "core/effects.h"
+#include "core/generation.h"
+#include "core/states.h"
+
+namespace tandem {
+
+struct ReplicaConfig {
+  uint32_t node_id = 0;
+  uint32_t peer_node_id = 1;
+  char protocol = 'C';
+  uint64_t data_size_bytes = 0;
+};
+
+struct ReplicaStatus {
+  Role role = Role::Secondary;
+  DiskState disk = DiskState::Inconsistent;
+  ConnState conn = ConnState::StandAlone;
+  ReplState repl = ReplState::Off;
+  Role peer_role = Role::Unknown;
+  DiskState peer_disk = DiskState::DUnknown;
+  GenerationIds ids;
+  uint64_t out_of_sync_bytes = 0;  // this node's dirty bitmap
+  uint64_t resync_total_bytes = 0;
+  uint64_t resync_done_bytes = 0;
+  uint64_t app_writes_in_flight = 0;
+  uint64_t bytes_sent = 0;          // data blocks sent to the peer (replication + resync)
+  uint64_t bytes_received = 0;      // data blocks received from the peer
+  uint64_t resync_bytes_sent = 0;
+  uint64_t resync_bytes_received = 0;
+  uint64_t disk_write_bytes = 0;
+  uint64_t disk_read_bytes = 0;
+  bool suspended_split_brain = false;
+  std::string last_decision;        // why the last connect decided what it did
+};
+
+class Replica {
+ public:
+  static constexpr uint32_t kMaxAppWrites = 512;
+  static constexpr uint32_t kMaxAppFlushes = 64;
+  static constexpr uint32_t kMaxPeerWrites = 512;
+  static constexpr uint32_t kResyncWindow = 16;
+  static constexpr uint32_t kResyncChunkBytes = 256 * 1024;
+
+  Replica(const ReplicaConfig& config, const PersistentState& loaded, Effects* fx);
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+  ~Replica();
+
+  // ---- events ----
+  void app_request(IoRequest* req);
+  void storage_done(uint64_t tag, int result);
+  // The transport authenticated a peer connection; the core starts the handshake.
+  void peer_connected();
+  void peer_message(const wire::Message& m);
+  void peer_disconnected(std::string_view reason);
+  // False while the peer-request table is full: the driver stops reading the socket (backpressure).
+  bool can_accept_peer_message() const;
+
+  // ---- admin ----
+  // Starts a promotion; the outcome arrives through Effects::promotion_done (possibly before this returns).
+  void promote(bool force);
+  // Returns an empty string on success, else why not.
+  std::string demote(int device_open_count);
+  // Local data discarded on the next handshake (admin `invalidate` and `connect --discard-my-data` build on it).
+  void set_standalone(bool standalone);
+  void load_bitmap(const std::vector<uint64_t>& words) { bitmap_.load_words(words); }
+  void mark_all_out_of_sync() { bitmap_.set_all(); }
+  const DirtyBitmap& bitmap() const { return bitmap_; }
+
+  // ---- observation ----
+  ReplicaStatus status() const;
+  Role role() const { return role_; }
+  DiskState disk() const { return disk_; }
+  bool writable() const { return role_ == Role::Primary; }
+  const PersistentState& persistent() const { return ps_; }
+  bool idle() const;  // no application or peer I/O in flight
+
+ private:
+  struct AppWrite {
+    bool used = false;
+    IoRequest* req = nullptr;  // null once completed to the application (entry may wait for the peer's ack)
+    uint64_t offset = 0, length = 0;
+    uint64_t first_seq = 0;
+    uint32_t acks_pending = 0;       // WriteAcks still expected
+    uint32_t recv_acks_pending = 0;  // RecvAcks still expected (protocol B)
+    bool local_done = false;
+    int local_result = 0;
+    bool mirrored = false;  // sent to the peer in this connection epoch
+    uint64_t epoch = 0;
+  };
+  struct AppFlush {
+    bool used = false;
+    IoRequest* req = nullptr;
+    uint64_t seq = 0;
+    bool local_done = false, remote_pending = false;
+    int result = 0;
+  };
+  struct PeerWrite {
+    bool used = false;
+    bool submitted = false;
+    bool resync = false;
+    uint64_t arrival = 0, epoch = 0, seq = 0;
+    uint64_t offset = 0;
+    uint32_t length = 0;
+    uint32_t flags = 0;
+    uint8_t* buf = nullptr;
+  };
+  struct PeerFlush {
+    uint64_t seq = 0, arrival = 0, epoch = 0;
+    bool submitted = false;
+  };
+  struct ResyncSlot {
+    enum class State { Free, Reading, WaitAck } state = State::Free;
+    uint64_t offset = 0;
+    uint32_t length = 0;
+    uint64_t epoch = 0;
+    uint8_t* buf = nullptr;
+  };
+
+  // replica_io.cc
+  void start_or_queue_write(IoRequest* req);
+  bool write_conflicts(uint64_t offset, uint64_t length) const;
+  void start_write(IoRequest* req);
+  void start_flush(IoRequest* req);
+  void app_write_done(uint32_t slot, int result);
+  void app_flush_done(uint32_t slot, int result);
+  void maybe_finish_app_write(uint32_t slot);
+  void maybe_finish_app_flush(uint32_t slot);
+  void retry_waiting_writes();
+  void on_write_ack(const wire::SeqResult& ack, bool recv_only);
+  void on_flush_ack(const wire::SeqResult& ack);
+  void on_peer_data(const wire::Message& m);
+  void on_peer_flush(const wire::SeqResult& f);
+  void submit_ready_peer_writes();
+  void peer_write_done(uint32_t slot, int result);
+  void maybe_submit_peer_flushes();
+  bool peer_receives_writes() const;
+
+  // replica_resync.cc
+  void begin_sync_source(bool full);
+  void pump_resync();
+  void resync_read_done(uint32_t slot, int result);
+  void on_resync_ack(const wire::ResyncMsg& ack);
+  void maybe_finish_resync_source();
+  void on_sync_start(const wire::SyncStart& s);
+  void on_sync_done(uint64_t uuid);
+  void finish_sync_target();
+  bool resync_reading_overlaps(uint64_t offset, uint64_t length) const;
+
+  // replica.cc
+  void on_state(const wire::StateMsg& s);
+  void run_handshake();
+  void send_state(bool handshake);
+  void become_primary(bool force);
+  void on_promote_request();
+  void on_promote_reply(bool granted);
+  void set_disk(DiskState d);
+  void save();
+  NodeView local_view() const;
+  void protocol_error(std::string_view what);
+
+  static uint64_t make_tag(uint8_t kind, uint64_t index) { return (uint64_t(kind) << 56) | index; }
+
+  ReplicaConfig cfg_;
+  Effects* fx_;
+  PersistentState ps_;
+  DirtyBitmap bitmap_;
+
+  Role role_ = Role::Secondary;
+  DiskState disk_ = DiskState::Inconsistent;
+  ConnState conn_ = ConnState::StandAlone;
+  ReplState repl_ = ReplState::Off;
+  Role peer_role_ = Role::Unknown;
+  DiskState peer_disk_ = DiskState::DUnknown;
+  wire::StateMsg peer_state_{};
+  bool handshake_done_ = false;
+  uint64_t epoch_ = 0;  // increments at every connect; stale completions and acks are recognised by it
+  bool standalone_ = true;
+  bool split_brain_ = false;
+  std::string last_decision_;
+
+  bool promote_pending_ = false;
+  bool promote_force_ = false;
+
+  std::array<AppWrite, kMaxAppWrites> app_writes_{};
+  std::array<AppFlush, kMaxAppFlushes> app_flushes_{};
+  std::deque<IoRequest*> waiting_;  // writes/flushes waiting for a slot or a conflicting write
+  uint64_t next_seq_ = 1;
+  uint32_t app_writes_in_flight_ = 0;
+
+  std::array<PeerWrite, kMaxPeerWrites> peer_writes_{};
+  std::deque<PeerFlush> peer_flushes_;
+  uint32_t peer_writes_in_flight_ = 0;
+  uint64_t next_arrival_ = 1;
+  BufferPool peer_buffers_{wire::kMaxDataBytes};
+
+  std::array<ResyncSlot, kResyncWindow> resync_{};
+  BufferPool resync_buffers_{kResyncChunkBytes};
+  uint64_t resync_cursor_block_ = 0;
+  uint64_t resync_total_bytes_ = 0;
+  uint64_t resync_done_bytes_ = 0;
+  bool sync_done_received_ = false;
+  uint64_t sync_done_uuid_ = 0;
+  uint64_t sync_done_arrival_ = 0;
+  bool sync_target_flushing_ = false;
+  bool sync_target_flushed_ = false;
+
+  ReplicaStatus counters_;
+};
+
+}  // namespace tandem

@@ -1,0 +1,192 @@
+// Replica: the resync engine. The source walks its dirty bitmap in disk order, reads chunks of out-of-sync
+// blocks (at most kResyncWindow in flight) and sends them; the target writes them in arrival order with the
+// application writes it receives, and acknowledges. A chunk's bits are cleared only when acknowledged, so a
+// broken connection leaves exactly the unconfirmed blocks marked for the next resync.
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "core/replica.h"
+#include "core/replica_tags.h"
+
+namespace tandem {
+
+bool Replica::resync_reading_overlaps(uint64_t offset, uint64_t length) const {
+  for (const ResyncSlot& r : resync_)
+    if (r.state == ResyncSlot::State::Reading && offset < r.offset + r.length && r.offset < offset + length)
+      return true;
+  return false;
+}
+
+void Replica::begin_sync_source(bool full) {
+  if (full) bitmap_.set_all();
+  repl_ = ReplState::SyncSource;
+  peer_disk_ = DiskState::Inconsistent;
+  resync_cursor_block_ = 0;
+  resync_total_bytes_ = bitmap_.dirty_bytes();
+  resync_done_bytes_ = 0;
+  log_info("resync to node {} started ({}): {} bytes out of sync", cfg_.peer_node_id, full ? "full" : "bitmap",
+           resync_total_bytes_);
+  wire::Message m;
+  m.type = wire::MsgType::SyncStart;
+  m.sync_start = {full ? 1u : 0u, resync_total_bytes_};
+  fx_->send(m);
+  fx_->state_changed();
+  pump_resync();
+  maybe_finish_resync_source();
+}
+
+void Replica::pump_resync() {
+  if (repl_ != ReplState::SyncSource) return;
+  const uint32_t chunk_blocks = kResyncChunkBytes / DirtyBitmap::kBlockBytes;
+  for (uint32_t i = 0; i < kResyncWindow; i++) {
+    ResyncSlot& r = resync_[i];
+    if (r.state != ResyncSlot::State::Free) continue;
+    uint64_t start;
+    uint32_t run;
+    if (!bitmap_.next_run(resync_cursor_block_, chunk_blocks, &start, &run)) break;
+    uint64_t offset = start * DirtyBitmap::kBlockBytes;
+    uint32_t length = run * DirtyBitmap::kBlockBytes;
+    // Reading under an application write still in flight could send a stale block after the newer one.
+    if (write_conflicts(offset, length)) break;
+    bool in_flight = false;  // the same blocks already travelling (a second pass over unacked bits)
+    for (const ResyncSlot& o : resync_)
+      in_flight |= o.state != ResyncSlot::State::Free && offset < o.offset + o.length && o.offset < offset + length;
+    if (in_flight) break;
+    resync_cursor_block_ = start + run;
+    r.state = ResyncSlot::State::Reading;
+    r.offset = offset;
+    r.length = length;
+    r.epoch = epoch_;
+    r.buf = resync_buffers_.get();
+    counters_.disk_read_bytes += length;
+    fx_->submit_storage({StorageOpKind::Read, make_tag(tags::kResyncRead, i), offset, length, r.buf, false});
+  }
+}
+
+void Replica::resync_read_done(uint32_t slot, int result) {
+  TANDEM_CHECK(slot < kResyncWindow && resync_[slot].state == ResyncSlot::State::Reading);
+  ResyncSlot& r = resync_[slot];
+  bool current = r.epoch == epoch_ && repl_ == ReplState::SyncSource;
+  if (!current || result < 0) {
+    if (current) {
+      log_error("read for resync ({} bytes at {}) failed: {}", r.length, r.offset, strerror(-result));
+      fx_->drop_connection(false, "local read error during resync");
+    }
+    resync_buffers_.put(r.buf);
+    r = ResyncSlot{};
+    retry_waiting_writes();
+    return;
+  }
+  wire::Message m;
+  m.type = wire::MsgType::ResyncData;
+  m.resync = {r.offset, r.length, 0, r.buf};
+  fx_->send(m);  // copied by the transport: queued before any later write to these blocks
+  counters_.bytes_sent += r.length;
+  counters_.resync_bytes_sent += r.length;
+  resync_buffers_.put(r.buf);
+  r.buf = nullptr;
+  r.state = ResyncSlot::State::WaitAck;
+  retry_waiting_writes();
+  pump_resync();
+}
+
+void Replica::on_resync_ack(const wire::ResyncMsg& ack) {
+  for (uint32_t i = 0; i < kResyncWindow; i++) {
+    ResyncSlot& r = resync_[i];
+    if (r.state != ResyncSlot::State::WaitAck || r.offset != ack.offset || r.length != ack.length) continue;
+    if (ack.result == 0) {
+      bitmap_.clear_range(r.offset, r.length);
+      resync_done_bytes_ += r.length;
+    } else {
+      log_error("peer failed to write resync data ({} bytes at {}): {}", r.length, r.offset, strerror(-ack.result));
+    }
+    r = ResyncSlot{};
+    pump_resync();
+    maybe_finish_resync_source();
+    return;
+  }
+  protocol_error(fmt::format("ResyncAck for a range not in flight ({} bytes at {})", ack.length, ack.offset));
+}
+
+void Replica::maybe_finish_resync_source() {
+  if (repl_ != ReplState::SyncSource) return;
+  for (const ResyncSlot& r : resync_)
+    if (r.state != ResyncSlot::State::Free) return;
+  if (bitmap_.count() > 0) {
+    // Blocks whose transfer failed are still marked: go around again. Acks that keep failing end in a
+    // disconnect, so this terminates.
+    uint64_t start;
+    uint32_t run;
+    if (!bitmap_.next_run(resync_cursor_block_, 1, &start, &run)) resync_cursor_block_ = 0;
+    pump_resync();
+    return;
+  }
+  log_info("resync to node {} finished: {} bytes copied", cfg_.peer_node_id, resync_done_bytes_);
+  wire::Message m;
+  m.type = wire::MsgType::SyncDone;
+  m.uuid = ps_.ids.current;
+  fx_->send(m);
+  ps_.ids.forget_bitmap();
+  ps_.crashed_primary = false;
+  save();
+  repl_ = ReplState::Established;
+  peer_disk_ = DiskState::UpToDate;
+  fx_->state_changed();
+}
+
+void Replica::on_sync_start(const wire::SyncStart& s) {
+  if (role_ == Role::Primary) {
+    protocol_error("peer wants to resync this node while it is Primary");
+    return;
+  }
+  repl_ = ReplState::SyncTarget;
+  resync_total_bytes_ = s.total_bytes;
+  resync_done_bytes_ = 0;
+  sync_done_received_ = false;
+  peer_disk_ = DiskState::UpToDate;
+  log_info("resync from node {} started ({}): {} bytes", cfg_.peer_node_id, s.full ? "full" : "bitmap",
+           s.total_bytes);
+  set_disk(DiskState::Inconsistent);
+  fx_->state_changed();
+}
+
+void Replica::on_sync_done(uint64_t uuid) {
+  if (repl_ != ReplState::SyncTarget) {
+    protocol_error("SyncDone while this node is not SyncTarget");
+    return;
+  }
+  sync_done_received_ = true;
+  sync_done_uuid_ = uuid;
+  sync_done_arrival_ = next_arrival_++;
+  finish_sync_target();
+}
+
+// Called after each peer write: once every write received before SyncDone is on disk, flush and adopt the
+// source's generation.
+void Replica::finish_sync_target() {
+  if (!sync_done_received_ || sync_target_flushing_) return;
+  for (const PeerWrite& p : peer_writes_)
+    if (p.used && p.arrival < sync_done_arrival_) return;
+  if (disk_ == DiskState::UpToDate) return;
+  if (!sync_target_flushed_) {
+    sync_target_flushing_ = true;
+    sync_target_flushed_ = true;
+    fx_->submit_storage({StorageOpKind::Flush, make_tag(tags::kSyncTargetFlush, 0), 0, 0, nullptr, false});
+    return;
+  }
+  sync_done_received_ = false;
+  sync_target_flushed_ = false;
+  ps_.ids.current = sync_done_uuid_;
+  ps_.ids.bitmap = 0;
+  ps_.crashed_primary = false;
+  bitmap_.clear_all();
+  if (repl_ == ReplState::SyncTarget) repl_ = ReplState::Established;
+  log_info("resync from node {} finished; data is UpToDate", cfg_.peer_node_id);
+  set_disk(DiskState::UpToDate);
+  fx_->state_changed();
+}
+
+}  // namespace tandem

@@ -1,0 +1,37 @@
+// The one place where wire messages are converted to and from bytes (see docs/wire-protocol.md).
+// Decoding never trusts its input: every length, enum value and checksum is checked and a failure yields a
+// message that names the problem, so the connection can be dropped with a useful log line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "wire/message.h"
+
+namespace tandem::wire {
+
+inline constexpr uint32_t kMaxEncodedFixedBytes = kHeaderSize + 128;
+
+// Writes header + fixed fields of `m` into `out` (at least kMaxEncodedFixedBytes) and returns their length.
+// The data block (`m.data.data` / `m.resync.data`, if any) is NOT copied; the caller sends it right after.
+// The payload CRC covers the fixed fields and the data block.
+uint32_t encode(const Message& m, uint8_t* out);
+
+// Length of the data block that follows the fixed fields of `m` (0 for messages without data).
+uint32_t data_block_length(const Message& m);
+
+struct FrameHeader {
+  MsgType type = MsgType::Ping;
+  uint32_t payload_length = 0;
+  uint32_t payload_crc = 0;
+};
+
+// Checks magic, version, header checksum, type and length bounds.
+bool decode_header(const uint8_t* in, FrameHeader* out, std::string* error);
+
+// Checks the payload checksum and decodes the message; `m->data.data` / `m->resync.data` point into `payload`.
+bool decode_payload(const FrameHeader& h, const uint8_t* payload, Message* m, std::string* error);
+
+std::string_view type_name(MsgType t);
+
+}  // namespace tandem::wire

@@ -1,0 +1,79 @@
+// Every constant of the tandem peer-to-peer wire protocol, in one place. Byte table: docs/wire-protocol.md.
+//
+// A frame is a 24-byte header followed by `payload_length` bytes of payload. All integers are little endian.
+// The header carries its own CRC-32C and one over the payload, so a damaged or foreign frame is detected and
+// the connection dropped before anything from it is acted upon or written.
+#pragma once
+
+#include <cstdint>
+
+namespace tandem::wire {
+
+inline constexpr uint32_t kMagic = 0x57444E54;  // "TNDW" in little-endian byte order.
+inline constexpr uint16_t kVersion = 1;
+
+inline constexpr uint32_t kHeaderSize = 24;
+inline constexpr uint32_t kHeaderMagicOffset = 0;          // u32
+inline constexpr uint32_t kHeaderVersionOffset = 4;        // u16
+inline constexpr uint32_t kHeaderTypeOffset = 6;           // u16
+inline constexpr uint32_t kHeaderPayloadLengthOffset = 8;  // u32
+inline constexpr uint32_t kHeaderPayloadCrcOffset = 12;    // u32, CRC-32C of the payload
+inline constexpr uint32_t kHeaderReservedOffset = 16;      // u32, must be zero
+inline constexpr uint32_t kHeaderCrcOffset = 20;           // u32, CRC-32C of header bytes [0, 20)
+
+// The largest data block one message carries; application requests larger than this are split by the core.
+inline constexpr uint32_t kMaxDataBytes = 1u << 20;
+// Fixed fields of the largest message plus the largest data block.
+inline constexpr uint32_t kMaxPayloadBytes = kMaxDataBytes + 256;
+
+inline constexpr uint32_t kNonceBytes = 32;
+inline constexpr uint32_t kMaxMacBytes = 64;
+inline constexpr uint32_t kHistoryUuids = 4;
+
+enum class MsgType : uint16_t {
+  Hello = 1,         // node ids and an authentication challenge
+  Auth = 2,          // HMAC over the peer's challenge
+  State = 3,         // role, disk state, generation identifiers; sent at connect and on every change
+  Data = 4,          // an application write (or trim / write-zeroes) to mirror
+  RecvAck = 5,       // protocol B: the peer has received a Data message
+  WriteAck = 6,      // the peer has written a Data message to its disk
+  Flush = 7,         // make everything received before this durable
+  FlushAck = 8,
+  ResyncData = 9,    // a block range copied by resync
+  ResyncAck = 10,
+  SyncStart = 11,    // the sync source announces a resync and its size
+  SyncDone = 12,     // the sync source finished; carries the UUID the target adopts
+  Ping = 13,
+  PingAck = 14,
+  PromoteRequest = 15,  // asks the peer's consent before becoming Primary while connected
+  PromoteReply = 16,
+};
+inline constexpr uint16_t kMaxMsgType = 16;
+
+// Fixed payload sizes (bytes before any data block).
+inline constexpr uint32_t kHelloSize = 4 + 4 + kNonceBytes + 4;        // node_id, expected_peer, nonce, flags
+inline constexpr uint32_t kAuthSize = 4 + kMaxMacBytes;                // mac_length, mac (zero padded)
+inline constexpr uint32_t kStateSize = 8 + 8 + 8 + 8 + 8 * kHistoryUuids + 8;  // see codec
+inline constexpr uint32_t kDataFixedSize = 8 + 8 + 4 + 4;              // seq, offset, length, flags
+inline constexpr uint32_t kSeqResultSize = 8 + 4 + 4;                  // seq, result, reserved
+inline constexpr uint32_t kResyncFixedSize = 8 + 4 + 4;                // offset, length, result_or_flags
+inline constexpr uint32_t kSyncStartSize = 8 + 8;                      // kind, total_bytes
+inline constexpr uint32_t kSyncDoneSize = 8;                           // uuid
+inline constexpr uint32_t kPromoteReplySize = 8;                       // granted (u32), reserved
+
+// Data flags.
+inline constexpr uint32_t kDataFua = 1u << 0;          // write through to stable storage before acking
+inline constexpr uint32_t kDataTrim = 1u << 1;         // discard, no data block follows
+inline constexpr uint32_t kDataZeroes = 1u << 2;       // write zeroes, no data block follows
+inline constexpr uint32_t kDataWantRecvAck = 1u << 3;  // protocol B: send RecvAck on receipt
+inline constexpr uint32_t kDataKnownFlags = 0xF;
+
+// Hello flags.
+inline constexpr uint32_t kHelloHasSecret = 1u << 0;
+
+// State flags.
+inline constexpr uint8_t kStateCrashedPrimary = 1u << 0;
+inline constexpr uint8_t kStateIsHandshake = 1u << 1;  // first State of a connection: run the sync decision
+inline constexpr uint8_t kStatePromotePending = 1u << 2;
+
+}  // namespace tandem::wire
