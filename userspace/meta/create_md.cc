@@ -96,16 +96,17 @@ int check_signatures(const CreateMdRequest& req, int fd, uint64_t device_size_by
   uint64_t area_end = layout.md_offset_bytes + layout.md_size_bytes;
   for (const FoundSignature& s : found) {
     if (s.magic_offset_bytes >= area_begin && s.magic_offset_bytes < area_end) {
-      *message = fmt::format("found {} at offset {} in the area create-md would overwrite (bytes {}..{} of {}); "
+      *message = fmt::format("found {} at offset {} in the area create-md would overwrite (offsets {} to {} of {}); "
                              "use --force to overwrite",
-                             describe(s), s.magic_offset_bytes, area_begin, area_end, path);
+                             describe(s), s.magic_offset_bytes, area_begin, area_end - 1, path);
       return -EEXIST;
     }
     uint64_t end = s.end_bytes != 0 ? s.end_bytes : device_size_bytes;
     if (s.magic_offset_bytes < area_begin && end > area_begin) {
       *message = fmt::format("found {} at offset {} on {}; what it describes may extend into the area create-md "
-                             "would overwrite (bytes {}..{}); shrink it first or use --force to overwrite",
-                             describe(s), s.magic_offset_bytes, path, area_begin, area_end);
+                             "would overwrite (offsets {} to {}, the last {}); shrink it first or use --force to overwrite",
+                             describe(s), s.magic_offset_bytes, path, area_begin, area_end - 1,
+                             format_size(area_end - area_begin));
       return -EEXIST;
     }
   }

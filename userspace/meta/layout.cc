@@ -56,9 +56,9 @@ int compute_layout(const LayoutRequest& req, Layout* out, std::string* error) {
     uint64_t min_backing = kMinDataSizeBytes + md_area_size_bytes(kMinDataSizeBytes, req.peer_slots);
     if (backing < min_backing) {
       *error = fmt::format(
-          "the backing store ({} bytes) is too small for internal metadata: at least {} bytes ({}) are needed "
+          "the backing store ({} bytes) is too small for internal metadata: at least {} bytes ({} KiB) are needed "
           "({} of data plus {} of metadata)",
-          req.backing_size_bytes, min_backing, format_size(min_backing), format_size(kMinDataSizeBytes),
+          req.backing_size_bytes, min_backing, min_backing / 1024, format_size(kMinDataSizeBytes),
           format_size(min_backing - kMinDataSizeBytes));
       return -ENOSPC;
     }
@@ -83,8 +83,8 @@ int compute_layout(const LayoutRequest& req, Layout* out, std::string* error) {
     l.md_offset_bytes = 0;
     if (align_down(req.meta_disk_size_bytes) < l.md_size_bytes) {
       *error = fmt::format(
-          "the meta-disk ({} bytes) is too small for a data size of {} bytes: at least {} bytes ({}) are needed",
-          req.meta_disk_size_bytes, l.data_size_bytes, l.md_size_bytes, format_size(l.md_size_bytes));
+          "the meta-disk ({} bytes) is too small for a data size of {} bytes: at least {} bytes ({} KiB) are needed",
+          req.meta_disk_size_bytes, l.data_size_bytes, l.md_size_bytes, l.md_size_bytes / 1024);
       return -ENOSPC;
     }
   }
