@@ -92,7 +92,12 @@ class Negotiation {
       case kOptExportName: return handle_export_name();
       case kOptAbort:
         log_info("{}: client aborted the negotiation", client_);
-        reply(option, kRepAck, nullptr, 0);  // Best effort: the client may already be gone.
+        {
+          // Best effort and not logged: clients commonly close right after sending ABORT.
+          uint8_t header[kOptionReplyHeaderBytes];
+          encode_option_reply_header(header, {option, kRepAck, 0});
+          send_all(fd_, header, sizeof header);
+        }
         return HandshakeOutcome::Closed;
       case kOptList: return handle_list();
       case kOptInfo:
