@@ -21,6 +21,23 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 [ -x "$tandemadm" ] || fail "tandemadm not built at $tandemadm (set TANDEM_BUILD_DIR)"
 [ -r "$example" ] || fail "example config missing: $example"
+# --- tandemadm's own error paths (need nothing special, so they run before any skip) ---
+expect_exit() {  # expect_exit CODE MESSAGE-SUBSTRING ARGS...
+  want=$1 text=$2; shift 2
+  set +e; out=$("$tandemadm" "$@" 2>&1); got=$?; set -e
+  [ "$got" -eq "$want" ] || fail "tandemadm $*: exit $got, expected $want ($out)"
+  case $out in *"$text"*) ;; *) fail "tandemadm $*: message '$out' lacks '$text'" ;; esac
+}
+bad=$(mktemp "${TMPDIR:-/tmp}/tandem-bad.XXXXXX")
+printf 'resource r0 {\n  net { protocl C; }\n}\n' >"$bad"
+expect_exit 1 "unknown command 'frobnicate'" -c "$example" frobnicate r0
+expect_exit 1 "resource 'nosuch' is not defined" -c "$example" dump nosuch
+expect_exit 1 "sh-local-host: missing resource name" -c "$example" sh-local-host
+expect_exit 10 "$bad:2: unknown keyword 'protocl' in net section" -c "$bad" dump
+expect_exit 10 "cannot read configuration" -c "$bad.missing" dump
+expect_exit 0 "beta" -c "$example" --host beta sh-local-host r0
+rm -f "$bad"
+
 command -v drbdadm >/dev/null 2>&1 || skip "drbdadm (drbd-utils) is not installed"
 command -v unshare >/dev/null 2>&1 || skip "unshare (util-linux) is not installed"
 [ "$(id -u)" -eq 0 ] || skip "needs root for 'unshare -u' (a private hostname for drbdadm)"
