@@ -454,6 +454,16 @@ TEST_F(NbdExportTest, AbortAndNonFixedAndUnknownFlagsAndHugeOption) {
   EXPECT_TRUE(wait_open_count(exp.get(), 0));
 }
 
+TEST_F(NbdExportTest, SilentClientDroppedAfterHandshakeTimeout) {
+  NbdExportOptions opts;
+  opts.handshake_timeout_ms = 200;
+  start(&target, opts);
+  Client c(path());
+  c.greet();  // ... and then says nothing.
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_TRUE(wait_open_count(exp.get(), 0));
+}
+
 TEST_F(NbdExportTest, BadMagicDisconnectsAndServerKeepsServing) {
   start(&target);
   Client c(path());

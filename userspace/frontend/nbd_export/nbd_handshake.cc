@@ -191,6 +191,8 @@ class Negotiation {
     if (rc == 0) return true;
     if (rc == -ECONNRESET) {
       log_info("{}: disconnected during negotiation ({})", client_, what);
+    } else if (rc == -EAGAIN) {
+      log_warn("{}: negotiation timed out while {}; closing", client_, what);
     } else {
       log_warn("{}: negotiation failed while {}: {}", client_, what, std::strerror(-rc));
     }
