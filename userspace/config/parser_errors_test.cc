@@ -232,3 +232,24 @@ TEST(ConfigErrors, UnreadableFile) {
 
 }  // namespace
 }  // namespace tandem::config
+
+namespace tandem::config {
+namespace {
+
+// Robustness: every truncation and every single-byte deletion of a good file either parses or fails with
+// a "FILE:LINE: " message; nothing crashes or reports without a location.
+TEST(ConfigErrors, TruncationsAndDeletionsNeverCrash) {
+  const std::string good(testing::kGoodR0);
+  auto check = [](const std::string& text) {
+    Config c;
+    std::string error;
+    if (!testing::parse_mem(text, &c, &error)) {
+      EXPECT_EQ(error.rfind(std::string(testing::kTestFile) + ":", 0), 0u) << error;
+    }
+  };
+  for (size_t n = 0; n <= good.size(); ++n) check(good.substr(0, n));
+  for (size_t i = 0; i < good.size(); ++i) check(good.substr(0, i) + good.substr(i + 1));
+}
+
+}  // namespace
+}  // namespace tandem::config
