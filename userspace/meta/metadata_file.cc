@@ -89,6 +89,7 @@ int read_superblock(int fd, uint64_t sb_offset_bytes, Superblock* sb, std::strin
 
 int write_superblock(int fd, uint64_t sb_offset_bytes, Superblock* sb, std::string* error) {
   sb->write_sequence++;
+  sb->format_version = kFormatVersion;  // encode() writes this version whatever the struct said.
   // Check before writing: an impossible superblock is a bug upstream, refuse to persist it.
   std::string why = validate(*sb);
   if (!why.empty()) {
@@ -101,7 +102,6 @@ int write_superblock(int fd, uint64_t sb_offset_bytes, Superblock* sb, std::stri
   std::string decode_error;
   // Encoder and decoder must agree; if not, the in-memory state can't be trusted.
   TANDEM_CHECK(decode(block, &check, &decode_error) == DecodeResult::Ok);
-  check.format_version = sb->format_version;
   TANDEM_CHECK(check == *sb);
   int rc = pwrite_full(fd, block, sizeof block, sb_offset_bytes, error);
   if (rc == 0) rc = sync_fd(fd, error);
