@@ -165,13 +165,18 @@ void FuseLoopFrontend::stop() {
 void FuseLoopFrontend::teardown() {
   if (loop_index_ >= 0) {
     std::string why;
-    if (loop_busy(loop_index_, &why) == 1) {
+    bool busy = loop_busy(loop_index_, &why) == 1;
+    if (busy) {
       log_error("resource {}: stopping although {}; it detaches at its last close and its I/O fails from now on",
                 resource_, why);
     }
+    // When it is known to be busy, waiting for the detach is pointless: LOOP_CLR_FD only arms the deferred detach.
     std::string step_error;
-    int rc = loop_detach(loop_index_, options_.detach_timeout, /*restore_if_busy=*/false, &step_error);
-    if (rc != 0 && rc != -ENXIO) log_error("resource {}: detaching {}: {}", resource_, device_path(), step_error);
+    int rc = loop_detach(loop_index_, busy ? std::chrono::milliseconds(0) : options_.detach_timeout,
+                         /*restore_if_busy=*/false, &step_error);
+    if (rc != 0 && rc != -ENXIO && !(busy && rc == -EBUSY)) {
+      log_error("resource {}: detaching {}: {}", resource_, device_path(), step_error);
+    }
     loop_index_ = -1;
   }
   server_->stop(options_.stop_timeout);

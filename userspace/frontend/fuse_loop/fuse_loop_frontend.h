@@ -29,7 +29,13 @@ namespace tandem {
 struct FuseLoopOptions {
   uint32_t queue_depth = 16;         // Target requests in flight from the FUSE side.
   uint32_t max_io_bytes = 1u << 20;  // FUSE max_read/max_write (the kernel's default page limit allows 1 MiB).
-  bool loop_direct_io = true;        // Ask the loop driver for direct I/O on the FUSE file.
+  // Ask the loop driver for direct I/O on the FUSE file. Measured on Linux 6.18 (2 vCPUs, in-memory target):
+  // LOOP_CONFIGURE accepts LO_FLAGS_DIRECT_IO on a FOPEN_DIRECT_IO FUSE file, and with FUSE_CAP_ASYNC_DIO the
+  // loop driver then keeps many requests in flight (15 seen, vs 4 in buffered mode, where each loop worker
+  // does one synchronous read/write at a time). Either way no page cache sits on the file side, because the
+  // FUSE file handle is FOPEN_DIRECT_IO; the only cache is the block device's own, above the loop device.
+  // Buffered mode is the fallback when the kernel refuses direct I/O.
+  bool loop_direct_io = true;
   uint32_t block_size_bytes = 4096;  // Logical block size of /dev/loopN.
   std::chrono::milliseconds detach_timeout{3000};  // try_stop/stop: wait for the loop device to unbind.
   std::chrono::milliseconds stop_timeout{10000};   // FUSE teardown: loop thread exit + in-flight drain.
