@@ -1,0 +1,74 @@
+#include "daemon/metadata_store.h"
+
+#include <fmt/format.h>
+
+#include "meta/format.h"
+#include "meta/metadata_file.h"
+
+namespace tandem {
+
+bool MetadataStore::open(const meta::MdPaths& paths, uint32_t node_id, uint32_t peer_node_id, std::string* error) {
+  if (meta::open_md(paths, true, &md_, error) != 0) return false;
+  if (md_.sb.node_id != node_id || md_.sb.peer_node_id != peer_node_id) {
+    *error = fmt::format(
+        "metadata on {} was created for node-id {} with peer {}, but the config says node-id {} with peer {}; "
+        "re-run create-md or fix the config",
+        paths.md_path(), md_.sb.node_id, md_.sb.peer_node_id, node_id, peer_node_id);
+    return false;
+  }
+  return true;
+}
+
+bool MetadataStore::was_clean_shutdown() const { return md_.sb.has(meta::kFlagCleanShutdown); }
+
+PersistentState MetadataStore::load_state() const {
+  const meta::Superblock& sb = md_.sb;
+  PersistentState s;
+  s.ids.current = sb.current_uuid;
+  s.ids.bitmap = sb.bitmap_uuid;
+  for (size_t i = 0; i < s.ids.history.size() && i < sb.history_uuids.size(); i++) s.ids.history[i] = sb.history_uuids[i];
+  s.consistent = sb.has(meta::kFlagConsistent);
+  s.was_up_to_date = sb.has(meta::kFlagWasUpToDate);
+  s.primary = sb.has(meta::kFlagPrimaryInd);
+  // Still marked Primary without a clean shutdown: the daemon died while Primary.
+  s.crashed_primary = sb.has(meta::kFlagCrashedPrimary) || (s.primary && !was_clean_shutdown());
+  s.peer_outdated = sb.has(meta::kFlagPeerOutdated);
+  return s;
+}
+
+bool MetadataStore::load_bitmap(DirtyBitmap* bitmap, std::string* error) {
+  std::vector<uint64_t> words;
+  if (meta::read_bitmap(md_.md_fd.get(), md_.layout, &words, error) != 0) return false;
+  if (!bitmap->load_words(words)) {
+    *error = "bitmap area is smaller than the data size needs";
+    return false;
+  }
+  return true;
+}
+
+bool MetadataStore::save_state(const PersistentState& s, bool running, std::string* error) {
+  meta::Superblock sb = md_.sb;
+  sb.current_uuid = s.ids.current;
+  sb.bitmap_uuid = s.ids.bitmap;
+  for (size_t i = 0; i < s.ids.history.size() && i < sb.history_uuids.size(); i++) sb.history_uuids[i] = s.ids.history[i];
+  uint32_t f = 0;
+  if (s.consistent) f |= meta::kFlagConsistent;
+  if (s.was_up_to_date) f |= meta::kFlagWasUpToDate;
+  if (s.primary) f |= meta::kFlagPrimaryInd;
+  if (s.crashed_primary) f |= meta::kFlagCrashedPrimary;
+  if (s.peer_outdated) f |= meta::kFlagPeerOutdated;
+  if (!running) f |= meta::kFlagCleanShutdown;
+  sb.flags = f;
+  if (meta::write_superblock(md_.md_fd.get(), md_.layout.sb_offset_bytes, &sb, error) != 0) return false;
+  md_.sb = sb;
+  return true;
+}
+
+bool MetadataStore::save_bitmap(const DirtyBitmap& bitmap, std::string* error) {
+  std::vector<uint64_t> words(md_.layout.bm_size_bytes / 8, 0);
+  const auto& w = bitmap.words();
+  for (size_t i = 0; i < w.size() && i < words.size(); i++) words[i] = w[i];
+  return meta::write_bitmap(md_.md_fd.get(), md_.layout, words, error) == 0;
+}
+
+}  // namespace tandem

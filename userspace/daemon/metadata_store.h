@@ -1,0 +1,34 @@
+// The daemon's view of its metadata: converts between the superblock and the core's PersistentState, and
+// saves the dirty bitmap. The only writer of the metadata while the daemon runs (loop thread only).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/dirty_bitmap.h"
+#include "core/effects.h"
+#include "meta/md_device.h"
+
+namespace tandem {
+
+class MetadataStore {
+ public:
+  // Opens and verifies the metadata. Fails (false + message) when it is missing, damaged or does not match
+  // the configured node ids.
+  bool open(const meta::MdPaths& paths, uint32_t node_id, uint32_t peer_node_id, std::string* error);
+
+  uint64_t data_size_bytes() const { return md_.layout.data_size_bytes; }
+  bool was_clean_shutdown() const;
+  PersistentState load_state() const;
+  bool load_bitmap(DirtyBitmap* bitmap, std::string* error);
+
+  // Writes the state; `running` keeps CleanShutdown cleared. Returns false with a message on I/O failure.
+  bool save_state(const PersistentState& s, bool running, std::string* error);
+  bool save_bitmap(const DirtyBitmap& bitmap, std::string* error);
+  const meta::Superblock& superblock() const { return md_.sb; }
+
+ private:
+  meta::OpenMd md_;
+};
+
+}  // namespace tandem

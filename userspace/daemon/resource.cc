@@ -1,0 +1,405 @@
+#include "daemon/resource.h"
+
+#include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "daemon/peer_auth.h"
+
+namespace tandem {
+
+namespace {
+constexpr uint64_t kDownIdleTimeoutMs = 15000;
+constexpr int kDemoteRetryTicks = 100;  // 10 s for in-flight I/O to drain after the device is gone
+}  // namespace
+
+Resource::Resource(ResourceOptions opts) : opts_(std::move(opts)) {}
+
+Resource::~Resource() {
+  if (admin_thread_.joinable()) admin_thread_.join();
+}
+
+bool Resource::start(std::string* error) {
+  const config::ResourceConfig& rc = opts_.config;
+  local_ = rc.find_host(opts_.host);
+  if (!local_) {
+    *error = fmt::format("resource {} has no 'on {}' section", rc.name, opts_.host);
+    return false;
+  }
+  peer_ = config::peer_of(rc, *local_);
+  if (!loop_.ok()) {
+    *error = fmt::format("cannot create the event loop: {}", strerror(errno));
+    return false;
+  }
+  meta::MdPaths paths{local_->volume.disk, local_->volume.meta_disk};
+  if (!md_.open(paths, static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id), error))
+    return false;
+  data_size_ = md_.data_size_bytes();
+  if (!storage_.open(local_->volume.disk, data_size_, error)) return false;
+
+  PersistentState ps = md_.load_state();
+  bool clean = md_.was_clean_shutdown();
+  ReplicaConfig cfg{static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id),
+                    rc.net.protocol, data_size_};
+  replica_ = std::make_unique<Replica>(cfg, ps, this);
+  if (!clean && (ps.ids.bitmap != 0 || ps.primary)) {
+    // The in-memory bitmap of the last run is lost; without an activity log we cannot tell which blocks
+    // changed, so everything is out of sync for the peer.
+    log_warn("the last run did not shut down cleanly{}: marking all data out of sync for the peer",
+             ps.primary ? " while Primary" : "");
+    replica_->mark_all_out_of_sync();
+  } else {
+    DirtyBitmap bm(data_size_);
+    if (!md_.load_bitmap(&bm, error)) return false;
+    replica_->load_bitmap(bm.words());
+  }
+  if (!md_.save_state(replica_->persistent(), true, error)) return false;
+
+  loop_.add(storage_.event_fd(), EPOLLIN, [this](uint32_t) { reap_storage(); });
+  loop_.set_tick([this] { on_tick(); });
+  loop_.set_request_handler([this](IoRequest* r) { replica_->app_request(r); });
+
+  PeerConnectorConfig pc;
+  pc.node_id = static_cast<uint32_t>(local_->node_id);
+  pc.peer_node_id = static_cast<uint32_t>(peer_->node_id);
+  pc.local_address = local_->address;
+  pc.local_port = local_->port;
+  pc.peer_address = peer_->address;
+  pc.peer_port = peer_->port;
+  pc.hmac_alg = rc.net.cram_hmac_alg;
+  pc.secret = rc.net.shared_secret;
+  pc.ping_interval_ms = static_cast<uint64_t>(rc.net.ping_int_s) * 1000;
+  pc.ping_timeout_ms = static_cast<uint64_t>(rc.net.ping_timeout_ds) * 100;
+  pc.connect_interval_ms = static_cast<uint64_t>(rc.net.connect_int_s) * 1000;
+  PeerConnectorCallbacks cb;
+  cb.connected = [this] { replica_->peer_connected(); };
+  cb.message = [this](const wire::Message& m) { replica_->peer_message(m); };
+  cb.disconnected = [this](const std::string& why) { replica_->peer_disconnected(why); };
+  cb.can_accept = [this] { return replica_->can_accept_peer_message(); };
+  connector_ = std::make_unique<PeerConnector>(&loop_, pc, cb);
+
+  control_ = std::make_unique<ControlServer>(
+      &loop_, [this](const std::vector<std::string>& w, std::shared_ptr<ControlReply> r) { on_control(w, r); });
+  if (!control_->start(fmt::format("{}/{}.ctl", opts_.run_dir, rc.name), error)) return false;
+
+  NbdExportOptions no;
+  no.socket_path = fmt::format("{}/{}.nbd", opts_.run_dir, rc.name);
+  no.export_name = rc.name;
+  no.description = fmt::format("tandem resource {} on {}", rc.name, opts_.host);
+  nbd_ = std::make_unique<NbdExport>(this, no);
+  if (nbd_->start(error) != 0) return false;
+  log_info("resource {} on {} (node-id {}): {} bytes, disk {}, {}", rc.name, opts_.host, local_->node_id,
+           data_size_, to_string(replica_->disk()), clean ? "clean start" : "after an unclean stop");
+  return true;
+}
+
+int Resource::run() {
+  loop_.run();
+  return exit_code_;
+}
+
+void Resource::reap_storage() {
+  storage_.reap([this](uint64_t tag, int result) { replica_->storage_done(tag, result); });
+  connector_->kick();
+}
+
+void Resource::on_tick() {
+  connector_->tick();
+  for (size_t i = 0; i < tick_waiters_.size();) {
+    auto w = tick_waiters_[i];
+    if (w()) {
+      tick_waiters_.erase(tick_waiters_.begin() + static_cast<long>(i));
+    } else {
+      i++;
+    }
+  }
+}
+
+void Resource::persist(const PersistentState& s) {
+  std::string err;
+  if (!md_.save_state(s, /*running=*/true, &err)) {
+    // Without durable metadata we cannot promise anything about the generation identifiers; say so loudly.
+    if (!metadata_failed_) log_error("metadata write failed: {}", err);
+    metadata_failed_ = true;
+  }
+}
+
+void Resource::drop_connection(bool standalone, std::string_view reason) {
+  std::string why(reason);
+  if (standalone) {
+    replica_->set_standalone(true);
+    loop_.post([this, why] { connector_->disable(why); });
+  } else {
+    connector_->drop(why);
+  }
+}
+
+uint64_t Resource::new_uuid() {
+  uint64_t u = 0;
+  while (u == 0 || u == kUuidJustCreated) {
+    random_bytes(reinterpret_cast<uint8_t*>(&u), sizeof u);
+    u &= ~1ULL;  // DRBD keeps the lowest bit for the Primary flag
+  }
+  return u;
+}
+
+void Resource::state_changed() { writable_ = replica_->writable(); }
+
+StatusSnapshot Resource::snapshot() const {
+  StatusSnapshot s;
+  s.resource = opts_.config.name;
+  s.host = local_->name;
+  s.peer_host = peer_->name;
+  s.node_id = static_cast<uint32_t>(local_->node_id);
+  s.peer_node_id = static_cast<uint32_t>(peer_->node_id);
+  s.size_bytes = data_size_;
+  if (fuse_) {
+    s.frontend_kind = fuse_->kind();
+    s.frontend_device = fuse_->device_path();
+  }
+  s.device_link = device_link_;
+  s.nbd_socket = nbd_ ? nbd_->device_path() : "";
+  s.protocol = opts_.config.net.protocol;
+  s.replica = replica_->status();
+  return s;
+}
+
+bool Resource::run_admin_task(std::function<void()> work, std::function<void()> done) {
+  if (admin_busy_) return false;
+  admin_busy_ = true;
+  if (admin_thread_.joinable()) admin_thread_.join();
+  admin_thread_ = std::thread([this, work = std::move(work), done = std::move(done)]() mutable {
+    work();
+    loop_.post([this, done = std::move(done)] {
+      admin_busy_ = false;
+      done();
+    });
+  });
+  return true;
+}
+
+void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply) {
+  const std::string& cmd = words[0];
+  bool force = words.size() > 1 && words[1] == "--force";
+  ReplicaStatus st = replica_->status();
+  if (cmd == "ping") return reply->ok("pong\n");
+  if (cmd == "status") return reply->ok(format_status_text(snapshot()));
+  if (cmd == "status-json") return reply->ok(format_status_json(snapshot()));
+  if (cmd == "role") return reply->ok(fmt::format("{}/{}\n", to_string(st.role), to_string(st.peer_role)));
+  if (cmd == "cstate") {
+    bool connected = st.conn == ConnState::Connected && st.repl != ReplState::Off;
+    return reply->ok(fmt::format("{}\n", connected ? "Connected"
+                                         : st.conn == ConnState::Connected ? "Connecting"
+                                                                           : std::string(to_string(st.conn))));
+  }
+  if (cmd == "dstate") return reply->ok(fmt::format("{}/{}\n", to_string(st.disk), to_string(st.peer_disk)));
+  if (cmd == "show-gi") {
+    std::string h;
+    for (uint64_t x : st.ids.history) h += fmt::format("{}{:016X}", h.empty() ? "" : ",", x);
+    return reply->ok(fmt::format("current:{:016X} bitmap:{:016X} history:{}\n", st.ids.current, st.ids.bitmap, h));
+  }
+  if (shutting_down_) return reply->error(20, "the resource is going down");
+  if (cmd == "connect") {
+    replica_->set_standalone(false);
+    connector_->enable();
+    return reply->ok();
+  }
+  if (cmd == "disconnect") {
+    replica_->set_standalone(true);
+    connector_->disable("administrative disconnect");
+    return reply->ok();
+  }
+  if (admin_busy_ || promote_reply_) return reply->error(20, "another role change is in progress; retry");
+  if (cmd == "primary") {
+    promote_reply_ = reply;
+    replica_->promote(force);
+    return;
+  }
+  if (cmd == "secondary") return begin_demote(reply, false);
+  if (cmd == "down") return begin_down(reply, force);
+  reply->error(1, fmt::format("unknown control command '{}'", cmd));
+}
+
+void Resource::promotion_done(bool ok, std::string_view message) {
+  auto reply = std::move(promote_reply_);
+  promote_reply_.reset();
+  if (!ok) {
+    if (reply) reply->error(11, std::string(message));
+    return;
+  }
+  writable_ = true;
+  if (fuse_) {  // already Primary with a device
+    if (reply) reply->ok();
+    return;
+  }
+  promote_reply_ = reply;  // held until the device exists
+  start_primary_device();
+}
+
+void Resource::start_primary_device() {
+  auto fe = std::make_shared<std::unique_ptr<FuseLoopFrontend>>(std::make_unique<FuseLoopFrontend>(
+      *this, opts_.config.name, fmt::format("{}/fuse-{}", opts_.run_dir, opts_.config.name)));
+  auto err = std::make_shared<std::string>();
+  auto rc = std::make_shared<int>(0);
+  bool started = run_admin_task([fe, err, rc] { *rc = (*fe)->start(err.get()); },
+                                [this, fe, err, rc] {
+                                  auto reply = std::move(promote_reply_);
+                                  promote_reply_.reset();
+                                  if (*rc != 0) {
+                                    log_error("cannot create the device: {}", *err);
+                                    replica_->demote(0);
+                                    if (reply) reply->error(20, fmt::format("promoted, but the device could not be "
+                                                                            "created ({}); demoted again", *err));
+                                    return;
+                                  }
+                                  fuse_ = std::move(*fe);
+                                  std::string lerr;
+                                  if (!link_device(fuse_->device_path(), &lerr)) log_error("{}", lerr);
+                                  log_info("device {} ready{}", fuse_->device_path(),
+                                           device_link_.empty() ? "" : " as " + device_link_);
+                                  if (reply) reply->ok(lerr.empty() ? "" : "warning: " + lerr + "\n");
+                                });
+  TANDEM_CHECK(started);
+}
+
+bool Resource::link_device(const std::string& target, std::string* error) {
+  const std::string& path = local().volume.device;
+  if (path.empty()) return true;
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISLNK(st.st_mode)) {
+      *error = fmt::format("{} exists and is not a symlink; not replacing it", path);
+      return false;
+    }
+    ::unlink(path.c_str());
+  }
+  if (symlink(target.c_str(), path.c_str()) != 0) {
+    *error = fmt::format("cannot create the device link {} -> {}: {}", path, target, strerror(errno));
+    return false;
+  }
+  device_link_ = path;
+  return true;
+}
+
+void Resource::unlink_device() {
+  if (device_link_.empty()) return;
+  struct stat st;
+  if (lstat(device_link_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) ::unlink(device_link_.c_str());
+  device_link_.clear();
+}
+
+void Resource::begin_demote(std::shared_ptr<ControlReply> reply, bool then_down) {
+  if (replica_->role() != Role::Primary) {
+    if (then_down) return finish_down();
+    return reply->ok();
+  }
+  int open = nbd_->open_count() + (fuse_ ? fuse_->open_count() : 0);
+  if (open > 0) {
+    std::string who = fuse_ && fuse_->open_count() > 0 ? fmt::format("{} is in use (mounted or opened)", fuse_->device_path())
+                                                       : fmt::format("{} NBD client(s) connected", nbd_->open_count());
+    if (then_down) shutting_down_ = false;
+    return reply->error(11, fmt::format("cannot demote: the device is held open ({})", who));
+  }
+  auto err = std::make_shared<std::string>();
+  auto rc = std::make_shared<int>(0);
+  FuseLoopFrontend* fe = fuse_.get();
+  run_admin_task([fe, err, rc] { *rc = fe ? fe->try_stop(err.get()) : 0; },
+                 [this, reply, then_down, err, rc] {
+                   if (*rc != 0) {
+                     if (then_down) shutting_down_ = false;
+                     reply->error(11, fmt::format("cannot demote: {}", *err));
+                     return;
+                   }
+                   fuse_.reset();
+                   unlink_device();
+                   finish_demote(reply, then_down, 0);
+                 });
+}
+
+void Resource::finish_demote(std::shared_ptr<ControlReply> reply, bool then_down, int) {
+  auto attempts = std::make_shared<int>(0);
+  tick_waiters_.push_back([this, reply, then_down, attempts]() {
+    std::string why = replica_->demote(0);
+    if (!why.empty() && ++*attempts < kDemoteRetryTicks) return false;
+    writable_ = replica_->writable();
+    if (!why.empty()) {
+      if (then_down) shutting_down_ = false;
+      reply->error(11, "cannot demote: " + why);
+      return true;
+    }
+    if (then_down) {
+      finish_down();
+    } else {
+      reply->ok();
+    }
+    return true;
+  });
+}
+
+void Resource::begin_down(std::shared_ptr<ControlReply> reply, bool force) {
+  shutting_down_ = true;
+  down_reply_ = reply;
+  if (force && fuse_) {
+    // Signal path: tear the device down even if it is in use (users see I/O errors, data stays consistent).
+    FuseLoopFrontend* fe = fuse_.get();
+    run_admin_task([fe] { fe->stop(); }, [this] {
+      fuse_.reset();
+      unlink_device();
+      tick_waiters_.push_back([this] {
+        if (!replica_->demote(0).empty()) return false;
+        finish_down();
+        return true;
+      });
+    });
+    return;
+  }
+  begin_demote(reply, true);
+}
+
+void Resource::finish_down() {
+  connector_->disable("resource going down");
+  NbdExport* nbd = nbd_.get();
+  auto after_nbd = [this] {
+    down_deadline_ms_ = EventLoop::now_ms() + kDownIdleTimeoutMs;
+    tick_waiters_.push_back([this] {
+      bool idle = replica_->idle() && storage_.in_flight() == 0;
+      if (!idle && EventLoop::now_ms() < down_deadline_ms_) return false;
+      if (!idle) log_error("I/O still in flight after {} ms; stopping anyway", kDownIdleTimeoutMs);
+      std::string err;
+      int rc = storage_.sync_now();
+      if (rc != 0) log_error("final sync of the backing store failed: {}", strerror(-rc));
+      if (!md_.save_bitmap(replica_->bitmap(), &err)) log_error("saving the bitmap failed: {}", err);
+      bool ok = rc == 0 && err.empty() && md_.save_state(replica_->persistent(), false, &err);
+      if (!ok && !err.empty()) log_error("saving metadata failed: {}", err);
+      log_info("resource {} down{}", opts_.config.name, ok ? " cleanly" : " (metadata not marked clean)");
+      control_->stop();
+      if (down_reply_) {
+        if (ok)
+          down_reply_->ok();
+        else
+          down_reply_->error(20, "down completed, but the final metadata write failed: " + err);
+      }
+      down_reply_.reset();
+      exit_code_ = ok ? 0 : 1;
+      loop_.stop();
+      return true;
+    });
+  };
+  if (!run_admin_task([nbd] { nbd->stop(); }, after_nbd)) after_nbd();
+}
+
+void Resource::request_shutdown() {
+  loop_.post([this] {
+    if (shutting_down_) return;
+    log_info("signal received: going down");
+    begin_down(std::make_shared<ControlReply>(UniqueFd()), true);
+  });
+}
+
+}  // namespace tandem

@@ -1,0 +1,105 @@
+// One replicated resource on this node: wires the pure replication core to its drivers — io_uring storage,
+// the peer connection, the metadata store, the control socket and the device frontends — on one event loop.
+//
+// Threading: everything here runs on the loop thread, except frontend start/stop, which run on a short-lived
+// helper thread because the frontends' own kernel I/O is served by this very loop (stopping a FUSE device
+// from the loop thread would wait for itself). At most one such admin operation runs at a time.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "core/replica.h"
+#include "daemon/control_server.h"
+#include "daemon/event_loop.h"
+#include "daemon/metadata_store.h"
+#include "daemon/peer_connector.h"
+#include "daemon/status_report.h"
+#include "frontend/fuse_loop/fuse_loop_frontend.h"
+#include "frontend/nbd_export/nbd_export.h"
+#include "io/uring_storage.h"
+
+namespace tandem {
+
+struct ResourceOptions {
+  config::ResourceConfig config;
+  std::string host;    // the local `on` section
+  std::string run_dir;
+};
+
+class Resource final : public Effects, public BlockTarget {
+ public:
+  explicit Resource(ResourceOptions opts);
+  ~Resource() override;
+
+  // Opens metadata and storage and starts serving. False with a message when it cannot.
+  bool start(std::string* error);
+  // Runs the loop until `down` or a signal; returns the exit status.
+  int run();
+  // Asynchronous shutdown request (signal handler path): as `down`, but forced.
+  void request_shutdown();
+
+  // BlockTarget (any thread)
+  uint64_t size_bytes() const override { return data_size_; }
+  bool writable() const override { return writable_.load(); }
+  void submit(IoRequest* req) override { loop_.post_request(req); }
+
+  // Effects (loop thread)
+  void submit_storage(const StorageOp& op) override { storage_.submit(op); }
+  void send(const wire::Message& m) override { connector_->send(m); }
+  void complete(IoRequest* req, int result) override { req->complete(result); }
+  void persist(const PersistentState& s) override;
+  void drop_connection(bool standalone, std::string_view reason) override;
+  uint64_t new_uuid() override;
+  void promotion_done(bool ok, std::string_view message) override;
+  void state_changed() override;
+
+ private:
+  void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
+  void on_tick();
+  void reap_storage();
+  StatusSnapshot snapshot() const;
+  // Runs `work` on a helper thread, then `done` on the loop thread.
+  bool run_admin_task(std::function<void()> work, std::function<void()> done);
+  void finish_admin_task();
+  void start_primary_device();
+  void begin_demote(std::shared_ptr<ControlReply> reply, bool then_down);
+  void finish_demote(std::shared_ptr<ControlReply> reply, bool then_down, int attempts);
+  void begin_down(std::shared_ptr<ControlReply> reply, bool force);
+  void finish_down();
+  bool link_device(const std::string& target, std::string* error);
+  void unlink_device();
+  const config::HostConfig& local() const { return *local_; }
+
+  ResourceOptions opts_;
+  const config::HostConfig* local_ = nullptr;
+  const config::HostConfig* peer_ = nullptr;
+  EventLoop loop_;
+  MetadataStore md_;
+  UringStorage storage_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<PeerConnector> connector_;
+  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<NbdExport> nbd_;
+  std::unique_ptr<FuseLoopFrontend> fuse_;
+  uint64_t data_size_ = 0;
+  std::atomic<bool> writable_{false};
+
+  std::thread admin_thread_;
+  bool admin_busy_ = false;
+  std::shared_ptr<ControlReply> promote_reply_;
+  bool shutting_down_ = false;
+  std::shared_ptr<ControlReply> down_reply_;
+  uint64_t down_deadline_ms_ = 0;
+  bool metadata_failed_ = false;
+  std::string device_link_;
+  int exit_code_ = 0;
+  // Polled every tick until it returns true (bounded retries live inside each one).
+  std::vector<std::function<bool()>> tick_waiters_;
+};
+
+}  // namespace tandem

@@ -1,0 +1,91 @@
+#include "daemon/status_report.h"
+
+#include <fmt/format.h>
+
+namespace tandem {
+
+namespace {
+
+std::string json_escape(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+bool syncing(const ReplicaStatus& r) { return r.repl == ReplState::SyncSource || r.repl == ReplState::SyncTarget; }
+
+}  // namespace
+
+double percent_in_sync(const StatusSnapshot& s) {
+  const ReplicaStatus& r = s.replica;
+  if (syncing(r) && r.resync_total_bytes > 0) {
+    double left = static_cast<double>(r.resync_total_bytes - std::min(r.resync_done_bytes, r.resync_total_bytes));
+    return 100.0 * (1.0 - left / static_cast<double>(s.size_bytes ? s.size_bytes : 1));
+  }
+  if (s.size_bytes == 0) return 100.0;
+  return 100.0 * (1.0 - static_cast<double>(r.out_of_sync_bytes) / static_cast<double>(s.size_bytes));
+}
+
+std::string format_status_text(const StatusSnapshot& s) {
+  const ReplicaStatus& r = s.replica;
+  std::string out = fmt::format("{} role:{}\n  disk:{}\n", s.resource, to_string(r.role), to_string(r.disk));
+  if (r.conn != ConnState::Connected || r.repl == ReplState::Off) {
+    out += fmt::format("  {} connection:{}{}\n", s.peer_host,
+                       r.conn == ConnState::Connected ? "Connecting" : std::string(to_string(r.conn)),
+                       r.suspended_split_brain ? " (split-brain)" : "");
+    return out;
+  }
+  out += fmt::format("  {} role:{}\n", s.peer_host, to_string(r.peer_role));
+  if (syncing(r)) {
+    double done = r.resync_total_bytes ? 100.0 * static_cast<double>(r.resync_done_bytes) /
+                                             static_cast<double>(r.resync_total_bytes)
+                                       : 100.0;
+    out += fmt::format("    replication:{} peer-disk:{} done:{:.2f}\n", to_string(r.repl), to_string(r.peer_disk),
+                       std::min(done, 100.0));
+  } else {
+    out += fmt::format("    peer-disk:{}\n", to_string(r.peer_disk));
+  }
+  return out;
+}
+
+std::string format_status_json(const StatusSnapshot& s) {
+  const ReplicaStatus& r = s.replica;
+  std::string history;
+  for (uint64_t h : r.ids.history) {
+    if (!history.empty()) history += ",";
+    history += fmt::format("\"{:016X}\"", h);
+  }
+  std::string conn_state = r.conn == ConnState::Connected && r.repl == ReplState::Off
+                               ? "Connecting"
+                               : std::string(to_string(r.conn));
+  return fmt::format(
+      "{{\"name\":\"{}\",\"node-id\":{},\"host\":\"{}\",\"role\":\"{}\",\"protocol\":\"{}\","
+      "\"frontend\":{{\"kind\":\"{}\",\"device\":\"{}\",\"link\":\"{}\",\"nbd-socket\":\"{}\"}},"
+      "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{}}}],"
+      "\"connections\":[{{\"peer-node-id\":{},\"name\":\"{}\",\"connection-state\":\"{}\",\"peer-role\":\"{}\","
+      "\"split-brain\":{},\"last-handshake\":\"{}\",\"peer_devices\":[{{\"volume\":0,\"replication-state\":\"{}\","
+      "\"peer-disk-state\":\"{}\",\"percent-in-sync\":{:.2f},\"out-of-sync\":{},\"sent\":{},\"received\":{},"
+      "\"resync-total\":{},\"resync-done\":{},\"resync-sent\":{},\"resync-received\":{}}}]}}],"
+      "\"generation\":{{\"current\":\"{:016X}\",\"bitmap\":\"{:016X}\",\"history\":[{}]}}}}\n",
+      json_escape(s.resource), s.node_id, json_escape(s.host), to_string(r.role), s.protocol,
+      json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
+      json_escape(s.nbd_socket), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
+      s.peer_node_id, json_escape(s.peer_host), conn_state, to_string(r.peer_role),
+      r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), to_string(r.repl),
+      to_string(r.peer_disk), percent_in_sync(s), r.out_of_sync_bytes, r.bytes_sent, r.bytes_received,
+      r.resync_total_bytes, r.resync_done_bytes, r.resync_bytes_sent, r.resync_bytes_received, r.ids.current,
+      r.ids.bitmap, history);
+}
+
+}  // namespace tandem

@@ -1,0 +1,31 @@
+// `status` output in the shapes DRBD users know: drbdadm-status text and a drbdsetup-status-like JSON object.
+// Pure formatting of a snapshot; see docs/control-protocol.md for both formats.
+#pragma once
+
+#include <string>
+
+#include "core/replica.h"
+
+namespace tandem {
+
+struct StatusSnapshot {
+  std::string resource;
+  std::string host;
+  std::string peer_host;
+  uint32_t node_id = 0;
+  uint32_t peer_node_id = 1;
+  uint64_t size_bytes = 0;
+  std::string frontend_kind;    // "fuse-loop" while Primary, else ""
+  std::string frontend_device;  // "/dev/loop3"
+  std::string device_link;      // the config's device path, when the link exists
+  std::string nbd_socket;
+  char protocol = 'C';
+  ReplicaStatus replica;
+};
+
+std::string format_status_text(const StatusSnapshot& s);
+std::string format_status_json(const StatusSnapshot& s);
+// Percentage of the peer's data in sync, as DRBD's done: field (100 when nothing is out of sync).
+double percent_in_sync(const StatusSnapshot& s);
+
+}  // namespace tandem
