@@ -12,6 +12,7 @@
 
 NETNS_HOSTS="alpha beta"
 NETNS_CREATED=""
+NS_alpha="" NS_beta="" VETH_alpha="" VETH_beta="" IP_alpha="" IP_beta=""
 
 # netns_setup TAG X: TAG is a short test tag (letters/digits, at most 4 characters), X in 1..254 the subnet.
 # Sets NS_alpha/NS_beta (namespace names), VETH_alpha/VETH_beta (interface names, < IFNAMSIZ),
@@ -26,7 +27,6 @@ netns_setup() {
   VETH_beta="t$tag$$b"
   IP_alpha="10.99.$x.1"
   IP_beta="10.99.$x.2"
-  NETNS_PREFIX="10.99.$x"
 
   ip netns add "$NS_alpha" || fail "ip netns add $NS_alpha"
   NETNS_CREATED="$NS_alpha"

@@ -10,6 +10,10 @@
 # shellcheck shell=bash
 
 TANDEM_PORT=7789
+# Set by tandem_setup (declared here so a cleanup after an early failure finds them empty, not unset).
+# (Used by the sourcing scripts and through host_run/host_dev/host_mnt.)
+# shellcheck disable=SC2034
+WORK="" RES="" CONF="" RUN_alpha="" RUN_beta="" DISK_alpha="" DISK_beta="" DEV_alpha="" DEV_beta="" MNT_alpha="" MNT_beta=""
 # Bound for one tandemadm call; wait-connect / wait-sync get their own, longer bounds.
 ADM_TIMEOUT_S=${ADM_TIMEOUT_S:-60}
 
@@ -37,6 +41,9 @@ tandem_setup() {
 # timeout, reconnect every 1 s) so that a cut link is noticed and healed within seconds.
 tandem_write_config() {
   local file=$1 secret=$2 protocol=${3:-C}
+  local ip_a ip_b dev_a dev_b disk_a disk_b
+  ip_a=$(host_ip alpha) ip_b=$(host_ip beta) dev_a=$(host_dev alpha) dev_b=$(host_dev beta)
+  disk_a=$(host_disk alpha) disk_b=$(host_disk beta)
   cat >"$file" <<CONF
 # Written by ${0##*/} for a two-namespace test; see tests/system/lib/tandem.sh.
 resource $RES {
@@ -50,16 +57,16 @@ resource $RES {
     }
     on alpha {
         node-id   0;
-        address   $IP_alpha:$TANDEM_PORT;
-        device    $DEV_alpha minor 0;
-        disk      $DISK_alpha;
+        address   $ip_a:$TANDEM_PORT;
+        device    $dev_a minor 0;
+        disk      $disk_a;
         meta-disk internal;
     }
     on beta {
         node-id   1;
-        address   $IP_beta:$TANDEM_PORT;
-        device    $DEV_beta minor 1;
-        disk      $DISK_beta;
+        address   $ip_b:$TANDEM_PORT;
+        device    $dev_b minor 1;
+        disk      $disk_b;
         meta-disk internal;
     }
 }
