@@ -63,6 +63,9 @@ class Replica {
   static constexpr uint32_t kMaxAppWrites = 512;
   static constexpr uint32_t kMaxAppFlushes = 64;
   static constexpr uint32_t kMaxPeerWrites = 512;
+  // Received data blocks held in memory until written (each buffer is kMaxDataBytes): bounds the
+  // Secondary's memory at 128 MiB whatever the write sizes.
+  static constexpr uint32_t kMaxPeerDataBuffers = 128;
   static constexpr uint32_t kResyncWindow = 16;
   static constexpr uint32_t kResyncChunkBytes = 256 * 1024;
 
@@ -216,6 +219,7 @@ class Replica {
   std::array<PeerWrite, kMaxPeerWrites> peer_writes_{};
   std::deque<PeerFlush> peer_flushes_;
   uint32_t peer_writes_in_flight_ = 0;
+  uint32_t peer_buffers_out_ = 0;
   uint64_t next_arrival_ = 1;
   BufferPool peer_buffers_{wire::kMaxDataBytes};
 

@@ -284,7 +284,9 @@ void Replica::on_flush_ack(const wire::SeqResult& ack) {
 
 // ---- the peer's writes (Secondary, or SyncTarget) ----
 
-bool Replica::can_accept_peer_message() const { return peer_writes_in_flight_ < kMaxPeerWrites; }
+bool Replica::can_accept_peer_message() const {
+  return peer_writes_in_flight_ < kMaxPeerWrites && peer_buffers_out_ < kMaxPeerDataBuffers;
+}
 
 void Replica::on_peer_data(const wire::Message& m) {
   const bool resync = m.type == wire::MsgType::ResyncData;
@@ -303,7 +305,7 @@ void Replica::on_peer_data(const wire::Message& m) {
                                cfg_.data_size_bytes));
     return;
   }
-  if (peer_writes_in_flight_ >= kMaxPeerWrites) {
+  if (!can_accept_peer_message()) {
     protocol_error("peer exceeded the in-flight write limit");
     return;
   }
@@ -322,6 +324,7 @@ void Replica::on_peer_data(const wire::Message& m) {
   const uint8_t* src = resync ? m.resync.data : m.data.data;
   if (src) {
     p.buf = peer_buffers_.get();
+    peer_buffers_out_++;
     std::memcpy(p.buf, src, length);
     counters_.bytes_received += length;
     if (resync) counters_.resync_bytes_received += length;
@@ -376,7 +379,10 @@ void Replica::peer_write_done(uint32_t slot, int result) {
     }
     fx_->send(ack);
   }
-  peer_buffers_.put(p.buf);
+  if (p.buf) {
+    peer_buffers_.put(p.buf);
+    peer_buffers_out_--;
+  }
   p = PeerWrite{};
   peer_writes_in_flight_--;
   submit_ready_peer_writes();

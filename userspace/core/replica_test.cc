@@ -227,3 +227,90 @@ TEST(Replica, ReconnectWithoutChangesNeedsNoResync) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+using testing::Cluster;
+
+TEST(ReplicaBadInput, DataBeyondTheDeviceDropsTheConnectionAndWritesNothing) {
+  Cluster c(21, kSize);
+  initial_setup(c);
+  std::vector<uint8_t> block(4096, 0xEE);
+  wire::Message m;
+  m.type = wire::MsgType::Data;
+  m.data = {1, kSize, 4096, 0, block.data()};
+  auto before = c.node(1).disk;
+  c.replica(1).peer_message(m);
+  c.run();
+  EXPECT_FALSE(c.connected());
+  EXPECT_TRUE(c.node(1).pending_io.empty());
+  EXPECT_EQ(c.node(1).disk, before);
+}
+
+TEST(ReplicaBadInput, UnknownAckDropsTheConnection) {
+  Cluster c(22, kSize);
+  initial_setup(c);
+  wire::Message m;
+  m.type = wire::MsgType::WriteAck;
+  m.seq_result = {12345, 0};
+  c.replica(0).peer_message(m);
+  c.run();
+  EXPECT_FALSE(c.connected());
+}
+
+TEST(ReplicaBadInput, ResyncDataWhenNotSyncTargetIsRefused) {
+  Cluster c(23, kSize);
+  initial_setup(c);
+  std::vector<uint8_t> block(4096, 0xEE);
+  wire::Message m;
+  m.type = wire::MsgType::ResyncData;
+  m.resync = {0, 4096, 0, block.data()};
+  auto before = c.node(1).disk;
+  c.replica(1).peer_message(m);
+  c.run();
+  EXPECT_FALSE(c.connected());
+  EXPECT_EQ(c.node(1).disk, before);
+}
+
+TEST(Replica, ProtocolBCompletesOnReceipt) {
+  Cluster c(24, kSize, 'B');
+  initial_setup(c);
+  testing::AppIo io(IoOp::Write, 0, 4096, 3);
+  c.replica(0).app_request(&io.req);
+  c.node(0).run_io(0);  // local write done
+  EXPECT_FALSE(io.done);
+  // Deliver the Data message and the RecvAck, but do not let the peer's disk write run.
+  ASSERT_TRUE(c.deliver_one(0));
+  ASSERT_EQ(c.node(1).pending_io.size(), 1u);
+  ASSERT_TRUE(c.deliver_one(1));
+  EXPECT_TRUE(io.done);
+  EXPECT_EQ(c.node(1).disk[0], 0);  // not yet on the peer's disk: protocol B does not wait for it
+  c.run();
+  EXPECT_EQ(c.node(1).disk[0], 3);
+}
+
+TEST(Replica, DisconnectedPrimaryKeepsServingAndTracksBlocks) {
+  Cluster c(25, kSize);
+  initial_setup(c);
+  c.disconnect();
+  testing::AppIo io(IoOp::Write, 8192, 4096, 4);
+  c.replica(0).app_request(&io.req);
+  c.run();
+  EXPECT_TRUE(io.done);
+  EXPECT_EQ(io.result, 0);
+  EXPECT_TRUE(c.replica(0).bitmap().test(2));
+  EXPECT_NE(c.replica(0).status().ids.bitmap, 0u);
+}
+
+TEST(Replica, OutdatedNodeRefusesPromotionWithoutForce) {
+  Cluster c(26, kSize);
+  initial_setup(c);
+  c.disconnect();
+  c.replica(1).promote(false);
+  EXPECT_EQ(c.node(1).promote_result, 0);
+  EXPECT_NE(c.node(1).promote_message.find("Outdated"), std::string::npos) << c.node(1).promote_message;
+}
+
+}  // namespace
+}  // namespace tandem

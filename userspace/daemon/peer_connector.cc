@@ -321,8 +321,9 @@ void PeerConnector::kick() {
   }
 }
 
-void PeerConnector::close_link(const std::string& reason) {
+void PeerConnector::close_link(const std::string& reason_ref) {
   if (!link_) return;
+  const std::string reason = reason_ref;  // may refer into link_, which is destroyed below
   bool was_established = state_ == State::Established;
   if (reason.find("authentication") != std::string::npos) {
     uint64_t now = EventLoop::now_ms();

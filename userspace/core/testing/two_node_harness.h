@@ -135,15 +135,21 @@ class Cluster {
     if (kind == 0) {
       nodes_[n]->run_io(rng_() % nodes_[n]->pending_io.size());
     } else {
-      std::vector<uint8_t> f = std::move(nodes_[n]->outbox.front());
-      nodes_[n]->outbox.pop_front();
-      wire::FrameHeader h;
-      wire::Message m;
-      std::string err;
-      TANDEM_CHECK(wire::decode_header(f.data(), &h, &err));
-      TANDEM_CHECK(wire::decode_payload(h, f.data() + wire::kHeaderSize, &m, &err));
-      nodes_[1 - n]->replica->peer_message(m);
+      deliver_one(n);
     }
+    return true;
+  }
+  // Delivers the oldest frame sent by node `from` to the other node; false when there is none.
+  bool deliver_one(int from) {
+    if (!connected_ || nodes_[from]->outbox.empty()) return false;
+    std::vector<uint8_t> f = std::move(nodes_[from]->outbox.front());
+    nodes_[from]->outbox.pop_front();
+    wire::FrameHeader h;
+    wire::Message m;
+    std::string err;
+    TANDEM_CHECK(wire::decode_header(f.data(), &h, &err));
+    TANDEM_CHECK(wire::decode_payload(h, f.data() + wire::kHeaderSize, &m, &err));
+    nodes_[1 - from]->replica->peer_message(m);
     return true;
   }
   // Runs until nothing is pending (bounded).
