@@ -39,7 +39,22 @@ struct Command {
 
 #define TANDEMADM_COMMANDS(X) \
   X(dump)                     \
-  X(sh_local_host)
+  X(sh_local_host)            \
+  X(create_md)                \
+  X(dump_md)                  \
+  X(up)                       \
+  X(down)                     \
+  X(primary)                  \
+  X(secondary)                \
+  X(connect)                  \
+  X(disconnect)               \
+  X(status)                   \
+  X(role)                     \
+  X(cstate)                   \
+  X(dstate)                   \
+  X(show_gi)                  \
+  X(wait_connect)             \
+  X(wait_sync)
 
 #define TANDEMADM_DECLARE_COMMAND(id) extern const Command kCommand_##id;
 TANDEMADM_COMMANDS(TANDEMADM_DECLARE_COMMAND)
