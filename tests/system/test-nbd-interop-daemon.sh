@@ -35,7 +35,7 @@ for h in alpha beta; do
 done
 wait_connected alpha
 wait_connected beta
-adm_ok alpha primary --force "$RES"
+adm_ok alpha primary "$RES" --force
 wait_synced alpha
 show_status alpha
 

@@ -94,7 +94,7 @@ show_status alpha
 show_status beta
 
 step "primary --force on alpha, initial sync"
-adm_ok alpha primary --force "$RES"
+adm_ok alpha primary "$RES" --force
 role_is alpha Primary || fail "alpha role is '$(node_role alpha)' after primary --force"
 wait_synced alpha
 wait_synced beta

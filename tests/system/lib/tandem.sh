@@ -134,7 +134,7 @@ role_is() { local s; s=$(node_role "$1"); [ "${s%%/*}" = "$2" ]; }
 # wait_connected HOST: `tandemadm wait-connect` bounded, then the state is checked independently.
 wait_connected() {
   local h=$1 rc=0
-  adm_with "$CONF" "$h" wait-connect "$RES" || rc=$?
+  ADM_TIMEOUT_S=70 adm_with "$CONF" "$h" wait-connect "$RES" --timeout 60 || rc=$?
   [ "$rc" -eq 0 ] || fail "$h: tandemadm wait-connect $RES exited $rc"
   wait_until 10 "$h Connected" is_connected "$h" || fail "$h is not Connected after wait-connect"
 }
@@ -142,7 +142,8 @@ wait_connected() {
 # wait_synced HOST: `tandemadm wait-sync`, bounded (a full resync of the test disk), then UpToDate on both.
 wait_synced() {
   local h=$1 rc=0
-  ADM_TIMEOUT_S=${SYNC_TIMEOUT_S:-300} adm_with "$CONF" "$h" wait-sync "$RES" || rc=$?
+  local limit_s=${SYNC_TIMEOUT_S:-300}
+  ADM_TIMEOUT_S=$((limit_s + 10)) adm_with "$CONF" "$h" wait-sync "$RES" --timeout "$limit_s" || rc=$?
   [ "$rc" -eq 0 ] || fail "$h: tandemadm wait-sync $RES exited $rc"
   wait_until 10 "$h UpToDate/UpToDate" both_uptodate "$h" ||
     fail "$h dstate is '$(node_dstate "$h")' after wait-sync, expected UpToDate/UpToDate"
