@@ -167,7 +167,7 @@ Connection::Slot* Connection::acquire_slot(uint32_t payload_bytes) {
 }
 
 void Connection::release_slot(Slot* slot) {
-  if (slot->buffer.size() > config_->slot_keep_bytes) std::vector<uint8_t>().swap(slot->buffer);
+  if (slot->buffer.size() > config_->slot_keep_bytes) decltype(slot->buffer)().swap(slot->buffer);
   std::lock_guard<std::mutex> lock(slots_mu_);
   TANDEM_CHECK(inflight_ > 0);
   TANDEM_CHECK(inflight_bytes_ >= slot->payload_bytes);

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "common/page_aligned_allocator.h"
+
 #include "common/unique_fd.h"
 #include "frontend/block_target.h"
 #include "frontend/nbd_export/nbd_handshake.h"
@@ -64,7 +66,7 @@ class Connection {
     Connection* conn = nullptr;
     uint64_t cookie = 0;
     uint32_t payload_bytes = 0;  // Counted against max_inflight_bytes.
-    std::vector<uint8_t> buffer;
+    std::vector<uint8_t, PageAlignedAllocator<uint8_t>> buffer;  // aligned: lets the backing store use O_DIRECT
     uint8_t reply[16];           // kSimpleReplyBytes
   };
 
