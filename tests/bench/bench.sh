@@ -1,0 +1,217 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# `make bench`: write throughput of tandem's NBD export against an unreplicated baseline, with fio's nbd engine.
+#
+# Workloads (each time-based, BENCH_RUNTIME_S seconds, default 15):
+#   seq-1m-qd8     1 MiB sequential writes, iodepth 8      -> MiB/s
+#   rand-4k-qd32   4 KiB random writes, iodepth 32        -> IOPS
+#   rand-4k-qd1    4 KiB random writes, iodepth 1         -> IOPS (and the mean latency that implies)
+# Targets, in this order:
+#   baseline       nbdkit's file plugin on a sparse file of the same data size (`nbdkit --unix SOCK file FILE`)
+#   disconnected   tandem, alpha Primary, beta down (the local write path plus tandem's bookkeeping)
+#   protocol-C     tandem, alpha Primary, beta connected across the veth pair, protocol C (both disks write)
+# Prints a table with the ratio to the baseline and writes it, with the date, the machine and the exact
+# commands, to docs/performance.md. A benchmark: no pass/fail on the numbers; it fails only if a step fails.
+#
+# Usage: tests/bench/bench.sh [BUILD_DIR]   (default: build). Needs root, ip netns, FUSE, loop, fio, nbdkit.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+LIB=$REPO/tests/system/lib
+BUILD_ARG=${1:-build}
+case $BUILD_ARG in /*) TANDEM_BUILD_DIR=$BUILD_ARG ;; *) TANDEM_BUILD_DIR=$REPO/$BUILD_ARG ;; esac
+TANDEM_SOURCE_DIR=$REPO
+export TANDEM_BUILD_DIR TANDEM_SOURCE_DIR
+RUNTIME_S=${BENCH_RUNTIME_S:-15}
+DISK_MIB=${BENCH_DISK_MIB:-1024}
+REPORT=${BENCH_REPORT:-$REPO/docs/performance.md}
+
+TS_NAME=bench
+# shellcheck source=../system/lib/common.sh
+. "$LIB/common.sh"
+# shellcheck source=../system/lib/netns.sh
+. "$LIB/netns.sh"
+# shellcheck source=../system/lib/tandem.sh
+. "$LIB/tandem.sh"
+# shellcheck source=../system/lib/cleanup.sh
+. "$LIB/cleanup.sh"
+cleanup_init
+
+require_root
+require_fuse_loop
+require_tools fio nbdkit nbdinfo truncate timeout awk
+fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio was built without the nbd ioengine"
+require_netns
+tandem_binaries
+
+WORKLOADS="seq-1m-qd8 rand-4k-qd32 rand-4k-qd1"
+TARGETS="baseline disconnected protocol-C"
+
+workload_args() {
+  case $1 in
+    seq-1m-qd8) echo "--rw=write --bs=1M --iodepth=8" ;;
+    rand-4k-qd32) echo "--rw=randwrite --bs=4k --iodepth=32 --randrepeat=0" ;;
+    rand-4k-qd1) echo "--rw=randwrite --bs=4k --iodepth=1 --randrepeat=0" ;;
+  esac
+}
+# The unit a workload is reported in.
+workload_unit() { case $1 in seq-*) echo "MiB/s" ;; *) echo "IOPS" ;; esac; }
+
+# fio_command WORKLOAD SOCKET: the exact command line (also written to the report).
+fio_command() {
+  # shellcheck disable=SC2046  # workload_args is a list of options.
+  echo fio --name="$1" --ioengine=nbd --uri="nbd+unix:///?socket=$2" $(workload_args "$1") \
+    --direct=1 --time_based --runtime="$RUNTIME_S" --ramp_time=2 --output-format=terse --terse-version=3
+}
+
+# run_workload TARGET WORKLOAD SOCKET: runs fio and stores the result in RESULT_<target>_<workload>.
+# Terse v3 fields: 48 = write bandwidth (KiB/s), 49 = write IOPS.
+run_workload() {
+  local target=$1 workload=$2 sock=$3 line value
+  local -a cmd
+  read -r -a cmd <<<"$(fio_command "$workload" "$sock")"
+  line=$(timeout $((RUNTIME_S * 4 + 60)) "${cmd[@]}" 2>"$WORK/fio-$target-$workload.err" | grep '^3;' | tail -n1) ||
+    { cat "$WORK/fio-$target-$workload.err" >&2; fail "fio $workload against $target failed"; }
+  [ -n "$line" ] || { cat "$WORK/fio-$target-$workload.err" >&2; fail "fio $workload against $target printed no result"; }
+  case $workload in
+    seq-*) value=$(awk -F';' '{ printf "%.1f", $48 / 1024 }' <<<"$line") ;;
+    *) value=$(awk -F';' '{ printf "%.0f", $49 }' <<<"$line") ;;
+  esac
+  printf -v "RESULT_${target//-/_}_${workload//-/_}" '%s' "$value"
+  printf '    %-13s %-13s %10s %s\n' "$target" "$workload" "$value" "$(workload_unit "$workload")"
+}
+
+run_all_workloads() {
+  local target=$1 sock=$2 w
+  timeout 30 nbdinfo --size "nbd+unix:///?socket=$sock" >/dev/null || fail "nbdinfo cannot reach $target at $sock"
+  for w in $WORKLOADS; do run_workload "$target" "$w" "$sock"; done
+}
+
+result() { local v="RESULT_${1//-/_}_${2//-/_}"; echo "${!v:-}"; }
+
+step "setup: two hosts, backing files of $DISK_MIB MiB"
+tandem_setup bnch 14 "$DISK_MIB" r0
+adm_ok alpha create-md "$RES"
+DATA_SIZE=$(data_size_of "$DISK_alpha") || fail "no data size on $DISK_alpha"
+BASE_FILE=$WORK/baseline.img
+BASE_SOCK=$WORK/baseline.sock
+truncate -s "$DATA_SIZE" "$BASE_FILE"
+info "data size $DATA_SIZE bytes; $RUNTIME_S s per workload"
+
+step "(a) baseline: nbdkit file plugin"
+NBDKIT_CMD="nbdkit --foreground --unix $BASE_SOCK file $BASE_FILE"
+read -r -a nbdkit_argv <<<"$NBDKIT_CMD"
+"${nbdkit_argv[@]}" 2>"$WORK/nbdkit.log" &
+NBDKIT_PID=$!
+cleanup_add_pid "$NBDKIT_PID"
+wait_until 15 "nbdkit socket" test -S "$BASE_SOCK" || fail "nbdkit did not start: $(cat "$WORK/nbdkit.log")"
+run_all_workloads baseline "$BASE_SOCK"
+kill -TERM "$NBDKIT_PID"
+timeout 10 tail --pid="$NBDKIT_PID" -f /dev/null || kill -KILL "$NBDKIT_PID"
+wait "$NBDKIT_PID" 2>/dev/null || true
+rm -f "$BASE_FILE"
+
+step "(b) tandem disconnected: alpha Primary, beta down"
+adm_ok alpha up "$RES"
+adm_ok alpha primary "$RES" --force
+TANDEM_SOCK=$(status_json alpha | json_str nbd-socket || true)
+[ -n "$TANDEM_SOCK" ] || TANDEM_SOCK=$RUN_alpha/$RES.nbd
+show_status alpha
+run_all_workloads disconnected "$TANDEM_SOCK"
+
+step "(c) tandem protocol C: beta connected across the veth pair"
+adm_ok beta create-md "$RES"
+adm_ok beta up "$RES"
+wait_connected alpha
+SYNC_TIMEOUT_S=900 wait_synced alpha
+show_status alpha
+run_all_workloads protocol-C "$TANDEM_SOCK"
+wait_idle alpha
+
+step "results"
+ratio() {  # ratio VALUE BASELINE
+  awk -v v="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", v / b; else print "-" }'
+}
+table() {
+  local w t v base
+  printf '| workload | unit |'
+  for t in $TARGETS; do printf ' %s |' "$t"; done
+  printf '\n|---|---|'
+  for t in $TARGETS; do printf -- '---:|'; done
+  printf '\n'
+  for w in $WORKLOADS; do
+    base=$(result baseline "$w")
+    printf '| %s | %s |' "$w" "$(workload_unit "$w")"
+    for t in $TARGETS; do
+      v=$(result "$t" "$w")
+      if [ "$t" = baseline ]; then printf ' %s |' "$v"; else printf ' %s (%s×) |' "$v" "$(ratio "$v" "$base")"; fi
+    done
+    printf '\n'
+  done
+  local qd1
+  qd1=$(result protocol-C rand-4k-qd1)
+  [ -n "$qd1" ] && [ "$qd1" != 0 ] &&
+    printf '\nMean write latency at QD 1 (from IOPS): baseline %s µs, disconnected %s µs, protocol C %s µs.\n' \
+      "$(awk -v i="$(result baseline rand-4k-qd1)" 'BEGIN { printf "%.0f", 1e6 / i }')" \
+      "$(awk -v i="$(result disconnected rand-4k-qd1)" 'BEGIN { printf "%.0f", 1e6 / i }')" \
+      "$(awk -v i="$qd1" 'BEGIN { printf "%.0f", 1e6 / i }')"
+  return 0
+}
+TABLE=$(table)
+echo
+echo "$TABLE"
+
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
+tmp_fs=$(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }')
+commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -c1)
+[ -z "$dirty" ] || commit="$commit (with uncommitted changes)"
+{
+  cat <<EOF
+# Performance
+
+Written by \`make bench\` (tests/bench/bench.sh); rerun it to refresh this page. It is a benchmark, not a
+test: nothing fails on the numbers. The first target of issue 2 is protocol C at ≥ 0.7× the baseline's
+sequential throughput.
+
+## Latest results
+
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- Commit: $commit
+- Machine: $cpu, $(nproc) CPUs, $mem_gib GiB RAM, Linux $(uname -r)
+- Backing files: sparse, $DISK_MIB MiB, in $(dirname "$WORK") ($tmp_fs); data size $DATA_SIZE bytes
+- Each workload: $RUNTIME_S s after a 2 s ramp, fio $(fio --version | sed 's/^fio-//'), nbdkit $(nbdkit --version | awk '{ print $2 }')
+
+$TABLE
+
+Ratios are to the baseline. All three targets run on the same machine, and the peer in protocol C is a
+second tandemd in another network namespace, so the "network" is a veth pair and both disks share one
+filesystem: the numbers show the overhead of tandem's write path and replication protocol, not of a
+real network.
+
+## What runs
+
+- **baseline**: nbdkit's file plugin, unreplicated, page cache as nbdkit uses it by default:
+  \`$NBDKIT_CMD\`
+- **disconnected**: \`tandemadm up r0; tandemadm primary r0 --force\` on alpha only; beta is never started.
+  tandemd writes the backing file with O_DIRECT through io_uring.
+- **protocol-C**: then \`tandemadm create-md r0; tandemadm up r0\` on beta, \`wait-connect\`, \`wait-sync\`
+  (a full initial sync) and the same workloads: every write is acknowledged once both backing files have it.
+
+The fio commands (SOCKET is the target's unix socket, \`RUN_DIR/r0.nbd\` for tandem):
+
+\`\`\`
+EOF
+  for w in $WORKLOADS; do fio_command "$w" SOCKET; done
+  cat <<EOF
+\`\`\`
+
+The resource file (per-test paths and addresses):
+
+\`\`\`
+$(grep -v '^#' "$CONF")
+\`\`\`
+EOF
+} >"$REPORT"
+info "written to $REPORT"
