@@ -17,6 +17,7 @@ int run_cstate(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_cstate = {"cstate", ResourceArg::Required, "RES", "print the connection state, e.g. Connected", run_cstate};
+const Command kCommand_cstate = {"cstate", ResourceArg::Required, "RES",
+    "print the connection state, e.g. Connected", run_cstate};
 
 }  // namespace tandem::adm

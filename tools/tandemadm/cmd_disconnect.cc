@@ -17,6 +17,7 @@ int run_disconnect(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_disconnect = {"disconnect", ResourceArg::Required, "RES", "drop the connection to the peer (StandAlone)", run_disconnect};
+const Command kCommand_disconnect = {"disconnect", ResourceArg::Required, "RES",
+    "drop the connection to the peer (StandAlone)", run_disconnect};
 
 }  // namespace tandem::adm

@@ -17,6 +17,7 @@ int run_dstate(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_dstate = {"dstate", ResourceArg::Required, "RES", "print local/peer disk state, e.g. UpToDate/UpToDate", run_dstate};
+const Command kCommand_dstate = {"dstate", ResourceArg::Required, "RES",
+    "print local/peer disk state, e.g. UpToDate/UpToDate", run_dstate};
 
 }  // namespace tandem::adm

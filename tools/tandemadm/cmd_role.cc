@@ -17,6 +17,7 @@ int run_role(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_role = {"role", ResourceArg::Required, "RES", "print local/peer role, e.g. Primary/Secondary", run_role};
+const Command kCommand_role = {"role", ResourceArg::Required, "RES",
+    "print local/peer role, e.g. Primary/Secondary", run_role};
 
 }  // namespace tandem::adm

@@ -17,6 +17,7 @@ int run_secondary(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_secondary = {"secondary", ResourceArg::Required, "RES", "demote this node to Secondary", run_secondary};
+const Command kCommand_secondary = {"secondary", ResourceArg::Required, "RES",
+    "demote this node to Secondary", run_secondary};
 
 }  // namespace tandem::adm

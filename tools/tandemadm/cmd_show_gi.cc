@@ -17,6 +17,7 @@ int run_show_gi(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_show_gi = {"show-gi", ResourceArg::Required, "RES", "print the generation identifiers", run_show_gi};
+const Command kCommand_show_gi = {"show-gi", ResourceArg::Required, "RES",
+    "print the generation identifiers", run_show_gi};
 
 }  // namespace tandem::adm

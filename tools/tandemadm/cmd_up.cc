@@ -44,7 +44,8 @@ void check_not_running(const std::string& resource, const RunPaths& paths) {
   std::string error;
   switch (control_request(paths.socket, "ping", kControlTimeoutMs, &response, &error)) {
     case ControlResult::NotRunning: return;
-    case ControlResult::Ok: cli_fail(kExitFailed, "resource {} is already up (tandemd answers on {})", resource, paths.socket);
+    case ControlResult::Ok:
+      cli_fail(kExitFailed, "resource {} is already up (tandemd answers on {})", resource, paths.socket);
     case ControlResult::Failed:
       cli_fail(kExitFailed, "resource {}: cannot tell whether a daemon is already running: {}", resource, error);
   }
