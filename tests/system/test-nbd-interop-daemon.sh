@@ -62,8 +62,9 @@ done
 run_fio() {
   local name=$1
   shift
-  timeout 600 fio --name="$name" --ioengine=nbd --uri="$URI" --verify=crc32c --do_verify=1 --verify_fatal=1 \
-    "$@" --output="$WORK/fio-$name.txt" || { cat "$WORK/fio-$name.txt"; fail "fio $name failed"; }
+  # In WORK: fio drops a verify state file in the current directory.
+  (cd "$WORK" && timeout 600 fio --name="$name" --ioengine=nbd --uri="$URI" --verify=crc32c --do_verify=1 --verify_fatal=1 \
+    "$@" --output="$WORK/fio-$name.txt") || { cat "$WORK/fio-$name.txt"; fail "fio $name failed"; }
   grep -q "err= 0" "$WORK/fio-$name.txt" || { cat "$WORK/fio-$name.txt"; fail "fio $name reported errors"; }
   grep -E '^ +(write|read):' "$WORK/fio-$name.txt" | sed 's/^ */    /'
 }
