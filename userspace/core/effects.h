@@ -39,6 +39,9 @@ class Effects {
   virtual void submit_storage(const StorageOp& op) = 0;
   // Queues a message to the peer. Data pointers inside `m` are only valid during the call (copy them).
   virtual void send(const wire::Message& m) = 0;
+  // Like send, but the data block is sent from the caller's memory, which the core keeps valid until the peer
+  // acknowledges the message or the connection is gone (saves a copy of every replicated block).
+  virtual void send_zero_copy(const wire::Message& m) { send(m); }
   // Completes a frontend request with 0 or a negative errno.
   virtual void complete(IoRequest* req, int result) = 0;
   // Durably stores the persistent state before returning (metadata superblock write + sync).

@@ -101,6 +101,9 @@ class Replica {
   DiskState disk() const { return disk_; }
   bool writable() const { return role_ == Role::Primary; }
   const PersistentState& persistent() const { return ps_; }
+  // Buffers of kMaxDataBytes for received data blocks; a transport may receive into them (see
+  // wire::Message::adoptable_buffer) so the core adopts them without copying.
+  BufferPool* data_buffer_pool() { return &peer_buffers_; }
   bool idle() const;  // no application or peer I/O in flight
 
  private:

@@ -124,7 +124,11 @@ void Replica::start_write(IoRequest* req) {
       m.type = wire::MsgType::Data;
       m.data = {make_seq(next_seq_++, slot), req->offset + done, len, flags,
                 kind == StorageOpKind::Write ? req->data + done : nullptr};
-      fx_->send(m);
+      // Protocols B and C complete only after the peer answered, so the frontend's buffer outlives the send.
+      if (cfg_.protocol == 'A')
+        fx_->send(m);
+      else
+        fx_->send_zero_copy(m);
       w.acks_pending++;
       if (cfg_.protocol == 'B') w.recv_acks_pending++;
       if (kind == StorageOpKind::Write) counters_.bytes_sent += len;
@@ -323,9 +327,14 @@ void Replica::on_peer_data(const wire::Message& m) {
   p.flags = resync ? 0 : m.data.flags;
   const uint8_t* src = resync ? m.resync.data : m.data.data;
   if (src) {
-    p.buf = peer_buffers_.get();
+    if (m.adoptable_buffer) {
+      p.buf = m.adoptable_buffer;  // received straight into one of our buffers: take it, no copy
+      m.adoptable_buffer = nullptr;
+    } else {
+      p.buf = peer_buffers_.get();
+      std::memcpy(p.buf, src, length);
+    }
     peer_buffers_out_++;
-    std::memcpy(p.buf, src, length);
     counters_.bytes_received += length;
     if (resync) counters_.resync_bytes_received += length;
   }

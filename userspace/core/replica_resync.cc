@@ -83,11 +83,10 @@ void Replica::resync_read_done(uint32_t slot, int result) {
   wire::Message m;
   m.type = wire::MsgType::ResyncData;
   m.resync = {r.offset, r.length, 0, r.buf};
-  fx_->send(m);  // copied by the transport: queued before any later write to these blocks
+  // Queued before any later write to these blocks; the buffer is kept until the ack (zero-copy send).
+  fx_->send_zero_copy(m);
   counters_.bytes_sent += r.length;
   counters_.resync_bytes_sent += r.length;
-  resync_buffers_.put(r.buf);
-  r.buf = nullptr;
   r.state = ResyncSlot::State::WaitAck;
   retry_waiting_writes();
   pump_resync();
@@ -103,6 +102,7 @@ void Replica::on_resync_ack(const wire::ResyncMsg& ack) {
     } else {
       log_error("peer failed to write resync data ({} bytes at {}): {}", r.length, r.offset, strerror(-ack.result));
     }
+    resync_buffers_.put(r.buf);
     r = ResyncSlot{};
     pump_resync();
     maybe_finish_resync_source();

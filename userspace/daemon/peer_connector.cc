@@ -38,8 +38,8 @@ void tune_socket(int fd) {
 
 }  // namespace
 
-PeerConnector::PeerConnector(EventLoop* loop, PeerConnectorConfig cfg, PeerConnectorCallbacks cb)
-    : loop_(loop), cfg_(std::move(cfg)), cb_(std::move(cb)) {}
+PeerConnector::PeerConnector(EventLoop* loop, PeerConnectorConfig cfg, PeerConnectorCallbacks cb, BufferPool* pool)
+    : loop_(loop), cfg_(std::move(cfg)), cb_(std::move(cb)), pool_(pool) {}
 
 PeerConnector::~PeerConnector() {
   if (link_) loop_->remove(link_->fd());
@@ -153,7 +153,7 @@ void PeerConnector::on_listener(uint32_t) {
 }
 
 void PeerConnector::adopt(UniqueFd fd, const std::string& name) {
-  link_ = std::make_unique<FrameLink>(std::move(fd), name);
+  link_ = std::make_unique<FrameLink>(std::move(fd), name, pool_);
   state_ = State::Handshake;
   state_since_ms_ = EventLoop::now_ms();
   link_->last_receive_ms = state_since_ms_;
@@ -289,9 +289,9 @@ void PeerConnector::on_link_event(uint32_t events) {
   update_interest();
 }
 
-void PeerConnector::send(const wire::Message& m) {
+void PeerConnector::send(const wire::Message& m, bool zero_copy) {
   if (!link_ || state_ != State::Established || drop_pending_) return;
-  if (!link_->send(m)) {
+  if (!link_->send(m, zero_copy)) {
     drop(link_->error());
     return;
   }

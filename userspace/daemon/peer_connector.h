@@ -42,7 +42,8 @@ struct PeerConnectorCallbacks {
 
 class PeerConnector {
  public:
-  PeerConnector(EventLoop* loop, PeerConnectorConfig cfg, PeerConnectorCallbacks cb);
+  // `pool`: buffers for received data blocks (see FrameLink); must outlive the connector.
+  PeerConnector(EventLoop* loop, PeerConnectorConfig cfg, PeerConnectorCallbacks cb, BufferPool* pool);
   ~PeerConnector();
 
   // Start (or stop) listening and connecting.
@@ -52,7 +53,7 @@ class PeerConnector {
   bool established() const { return link_ && state_ == State::Established; }
 
   // Queues a message on the established connection; dropped silently when there is none.
-  void send(const wire::Message& m);
+  void send(const wire::Message& m, bool zero_copy = false);
   // Closes the connection after the current event (it may be called from inside a message callback).
   void drop(const std::string& reason);
   // Resumes reading after backpressure ended.
@@ -75,6 +76,7 @@ class PeerConnector {
   EventLoop* loop_;
   PeerConnectorConfig cfg_;
   PeerConnectorCallbacks cb_;
+  BufferPool* pool_;
   bool enabled_ = false;
   UniqueFd listener_;
   UniqueFd connecting_fd_;

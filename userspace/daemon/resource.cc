@@ -82,7 +82,7 @@ bool Resource::start(std::string* error) {
   cb.message = [this](const wire::Message& m) { replica_->peer_message(m); };
   cb.disconnected = [this](const std::string& why) { replica_->peer_disconnected(why); };
   cb.can_accept = [this] { return replica_->can_accept_peer_message(); };
-  connector_ = std::make_unique<PeerConnector>(&loop_, pc, cb);
+  connector_ = std::make_unique<PeerConnector>(&loop_, pc, cb, replica_->data_buffer_pool());
 
   control_ = std::make_unique<ControlServer>(
       &loop_, [this](const std::vector<std::string>& w, std::shared_ptr<ControlReply> r) { on_control(w, r); });

@@ -51,6 +51,7 @@ class Resource final : public Effects, public BlockTarget {
   // Effects (loop thread)
   void submit_storage(const StorageOp& op) override { storage_.submit(op); }
   void send(const wire::Message& m) override { connector_->send(m); }
+  void send_zero_copy(const wire::Message& m) override { connector_->send(m, true); }
   void complete(IoRequest* req, int result) override { req->complete(result); }
   void persist(const PersistentState& s) override;
   void drop_connection(bool standalone, std::string_view reason) override;

@@ -195,20 +195,36 @@ bool decode_header(const uint8_t* in, FrameHeader* out, std::string* error) {
                          kMaxPayloadBytes);
     return false;
   }
-  out->type = static_cast<MsgType>(type);
+  const MsgType t = static_cast<MsgType>(type);
+  const bool has_data = t == MsgType::Data || t == MsgType::ResyncData;
+  const uint32_t fixed = fixed_size(t);
+  if (len < fixed || (has_data ? len - fixed > kMaxDataBytes : len != fixed)) {
+    *error = fmt::format("{} message has a {} byte payload; expected {}", type_name(t), len,
+                         has_data ? fmt::format("{} to {}", fixed, fixed + kMaxDataBytes) : std::to_string(fixed));
+    return false;
+  }
+  out->type = t;
   out->payload_length = len;
   out->payload_crc = get_le32(in + kHeaderPayloadCrcOffset);
   return true;
 }
 
+uint32_t fixed_payload_size(MsgType t) { return fixed_size(t); }
+
 bool decode_payload(const FrameHeader& h, const uint8_t* payload, Message* m, std::string* error) {
+  uint32_t fixed = fixed_size(h.type);
+  return decode_payload_parts(h, payload, payload + std::min(fixed, h.payload_length), m, error);
+}
+
+bool decode_payload_parts(const FrameHeader& h, const uint8_t* payload, const uint8_t* data_block, Message* m,
+                          std::string* error) {
   const uint32_t fixed = fixed_size(h.type);
   const std::string_view name = type_name(h.type);
   if (h.payload_length < fixed) {
     *error = fmt::format("{} message too short: {} bytes, needs {}", name, h.payload_length, fixed);
     return false;
   }
-  uint32_t computed = crc32c(payload, h.payload_length);
+  uint32_t computed = crc32c(data_block, h.payload_length - fixed, crc32c(payload, fixed));
   if (computed != h.payload_crc) {
     *error = fmt::format("{} message payload checksum mismatch (stored 0x{:08x}, computed 0x{:08x})", name,
                          h.payload_crc, computed);
@@ -273,7 +289,7 @@ bool decode_payload(const FrameHeader& h, const uint8_t* payload, Message* m, st
         *error = "Data message range overflows";
         return false;
       }
-      d.data = has_block ? r.p : nullptr;
+      d.data = has_block ? data_block : nullptr;
       break;
     }
     case MsgType::RecvAck:
@@ -299,7 +315,7 @@ bool decode_payload(const FrameHeader& h, const uint8_t* payload, Message* m, st
         *error = fmt::format("{} message range overflows", name);
         return false;
       }
-      rs.data = h.type == MsgType::ResyncData ? r.p : nullptr;
+      rs.data = h.type == MsgType::ResyncData ? data_block : nullptr;
       break;
     }
     case MsgType::SyncStart:

@@ -31,6 +31,12 @@ bool decode_header(const uint8_t* in, FrameHeader* out, std::string* error);
 
 // Checks the payload checksum and decodes the message; `m->data.data` / `m->resync.data` point into `payload`.
 bool decode_payload(const FrameHeader& h, const uint8_t* payload, Message* m, std::string* error);
+// The same for a payload received in two pieces: the fixed fields (fixed_payload_size(h.type) bytes) and the
+// data block (the rest), so a receiver can read data blocks straight into buffers it hands on.
+bool decode_payload_parts(const FrameHeader& h, const uint8_t* fixed, const uint8_t* data_block, Message* m,
+                          std::string* error);
+// Bytes of fixed fields of a message type (its payload without a data block).
+uint32_t fixed_payload_size(MsgType t);
 
 std::string_view type_name(MsgType t);
 

@@ -70,6 +70,11 @@ struct Message {
   SyncStart sync_start;
   uint64_t uuid = 0;      // SyncDone
   uint32_t granted = 0;   // PromoteReply
+
+  // Set by a receiver that read the data block into a pooled buffer (core/buffer_pool.h, kMaxDataBytes
+  // each): the consumer may adopt the buffer instead of copying the block by setting this to nullptr; the
+  // receiver returns whatever is left here to the pool after delivery. Never part of the wire format.
+  mutable uint8_t* adoptable_buffer = nullptr;
 };
 
 }  // namespace tandem::wire
