@@ -2,9 +2,8 @@
 # Cross-check: tools/examples/r0.conf must be accepted by both `tandemadm dump` and drbd-utils'
 # `drbdadm dump`, and both must agree on hosts, node ids, addresses, protocol and authentication.
 #
-# The one deliberate difference: drbdadm insists that device names start with /dev/drbd, while tandem's
-# devices are /dev/tandemN. drbdadm therefore reads a copy with /dev/tandem rewritten to /dev/drbd_tandem
-# (an "arbitrary" DRBD device name with an explicit minor); everything else is the same file.
+# drbdadm insists that device names start with /dev/drbd, so the example uses /dev/drbd0 (tandem links that
+# path to its kernel device while Primary); both tools read the very same file.
 #
 # Needs root (unshare -u to give drbdadm a matching hostname without changing the host's), unshare, drbdadm.
 # Exits 77 (skip) with a reason when something is missing. Changes nothing outside a temporary directory.
@@ -56,7 +55,7 @@ grep -v '^#' "$tmp/tandem.out" >"$tmp/a"; grep -v '^#' "$tmp/tandem2.out" >"$tmp
 cmp -s "$tmp/a" "$tmp/b" || fail "tandemadm dump is not stable under re-parsing"
 
 # --- drbdadm ---
-sed 's|/dev/tandem|/dev/drbd_tandem|g' "$example" >"$tmp/r0-drbd.conf"
+cp "$example" "$tmp/r0-drbd.conf"
 # `drbdadm dump` only reads the file; it may warn that the example's IP addresses are not local (they are
 # not meant to be), which is fine. The hostname is changed inside a private UTS namespace only.
 run_drbdadm() {
@@ -70,7 +69,7 @@ fi
 # Normalise both dumps to "HOST key value" for host settings and "net key value" for the net section
 # (quotes, comments and spacing stripped; drbdadm's device name mapped back), sorted, then compare.
 extract() {
-  sed -e 's/#.*//' -e 's/"//g' -e 's/;//' -e 's|/dev/drbd_tandem|/dev/tandem|g' "$1" |
+  sed -e 's/#.*//' -e 's/"//g' -e 's/;//' "$1" |
     awk '$1 == "on" { host = $2; next }
          $1 == "net" { host = "net"; next }
          $1 ~ /^(node-id|address|device|disk|meta-disk|protocol|cram-hmac-alg|shared-secret)$/ {
