@@ -154,6 +154,7 @@ void PeerConnector::on_listener(uint32_t) {
 
 void PeerConnector::adopt(UniqueFd fd, const std::string& name) {
   link_ = std::make_unique<FrameLink>(std::move(fd), name, pool_);
+  link_->set_checksum_data(cfg_.checksum_data);
   state_ = State::Handshake;
   state_since_ms_ = EventLoop::now_ms();
   link_->last_receive_ms = state_since_ms_;

@@ -31,6 +31,7 @@ struct PeerConnectorConfig {
   uint64_t ping_timeout_ms = 500;
   uint64_t connect_interval_ms = 10000;  // longest reconnect backoff
   uint64_t handshake_timeout_ms = 10000;
+  bool checksum_data = false;  // net data-integrity-alg set: CRC-32C over every data block too
 };
 
 struct PeerConnectorCallbacks {

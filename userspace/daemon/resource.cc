@@ -77,6 +77,11 @@ bool Resource::start(std::string* error) {
   pc.ping_interval_ms = static_cast<uint64_t>(rc.net.ping_int_s) * 1000;
   pc.ping_timeout_ms = static_cast<uint64_t>(rc.net.ping_timeout_ds) * 100;
   pc.connect_interval_ms = static_cast<uint64_t>(rc.net.connect_int_s) * 1000;
+  if (const std::string* dia = rc.net.get("data-integrity-alg")) {
+    pc.checksum_data = true;
+    if (*dia != "crc32c")
+      log_info("data-integrity-alg {}: tandem checks replicated data with CRC-32C (its only algorithm)", *dia);
+  }
   PeerConnectorCallbacks cb;
   cb.connected = [this] { replica_->peer_connected(); };
   cb.message = [this](const wire::Message& m) { replica_->peer_message(m); };

@@ -38,7 +38,7 @@ void FrameLink::append_copy(const uint8_t* p, size_t n) {
 
 bool FrameLink::send(const wire::Message& m, bool zero_copy) {
   uint8_t head[wire::kMaxEncodedFixedBytes];
-  uint32_t n = wire::encode(m, head);
+  uint32_t n = wire::encode(m, head, checksum_data_);
   uint32_t dl = wire::data_block_length(m);
   if (queued_bytes_ + n + dl > kMaxQueuedBytes) {
     error_ = fmt::format("send queue to {} exceeded {} MiB: the peer is not reading", peer_name_,

@@ -38,6 +38,8 @@ class FrameLink {
   // Encodes and queues `m`. The data block is copied, unless `zero_copy`. False when the queue limit would be
   // exceeded.
   bool send(const wire::Message& m, bool zero_copy = false);
+  // Whether data blocks are covered by the frame checksum (net option data-integrity-alg).
+  void set_checksum_data(bool on) { checksum_data_ = on; }
   bool wants_write() const { return queued_bytes_ > 0; }
   size_t queued_bytes() const { return queued_bytes_; }
 
@@ -67,6 +69,7 @@ class FrameLink {
   UniqueFd fd_;
   std::string peer_name_;
   BufferPool* pool_;
+  bool checksum_data_ = true;
   std::deque<Segment> out_;
   size_t out_head_offset_ = 0;
   size_t queued_bytes_ = 0;

@@ -79,7 +79,7 @@ uint32_t data_block_length(const Message& m) {
   return 0;
 }
 
-uint32_t encode(const Message& m, uint8_t* out) {
+uint32_t encode(const Message& m, uint8_t* out, bool checksum_data) {
   const uint32_t fixed = fixed_size(m.type);
   const uint32_t data_len = data_block_length(m);
   TANDEM_CHECK(data_len <= kMaxDataBytes);
@@ -147,7 +147,8 @@ uint32_t encode(const Message& m, uint8_t* out) {
   TANDEM_CHECK(static_cast<uint32_t>(w.p - body) == fixed);
 
   uint32_t payload_crc = crc32c(body, fixed);
-  if (data_len > 0) {
+  const bool unchecked = data_len > 0 && !checksum_data;
+  if (data_len > 0 && !unchecked) {
     const uint8_t* d = m.type == MsgType::Data ? m.data.data : m.resync.data;
     TANDEM_CHECK(d != nullptr);
     payload_crc = crc32c(d, data_len, payload_crc);
@@ -157,7 +158,7 @@ uint32_t encode(const Message& m, uint8_t* out) {
   put_le16(out + kHeaderTypeOffset, static_cast<uint16_t>(m.type));
   put_le32(out + kHeaderPayloadLengthOffset, fixed + data_len);
   put_le32(out + kHeaderPayloadCrcOffset, payload_crc);
-  put_le32(out + kHeaderReservedOffset, 0);
+  put_le32(out + kHeaderFlagsOffset, unchecked ? kFrameDataUnchecked : 0);
   put_le32(out + kHeaderCrcOffset, crc32c(out, kHeaderCrcOffset));
   return kHeaderSize + fixed;
 }
@@ -185,8 +186,9 @@ bool decode_header(const uint8_t* in, FrameHeader* out, std::string* error) {
     *error = fmt::format("unknown message type {}", type);
     return false;
   }
-  if (get_le32(in + kHeaderReservedOffset) != 0) {
-    *error = "reserved header field is not zero";
+  uint32_t flags = get_le32(in + kHeaderFlagsOffset);
+  if (flags & ~kFrameKnownFlags) {
+    *error = fmt::format("unknown frame header flags 0x{:x}", flags);
     return false;
   }
   uint32_t len = get_le32(in + kHeaderPayloadLengthOffset);
@@ -204,6 +206,7 @@ bool decode_header(const uint8_t* in, FrameHeader* out, std::string* error) {
     return false;
   }
   out->type = t;
+  out->flags = flags;
   out->payload_length = len;
   out->payload_crc = get_le32(in + kHeaderPayloadCrcOffset);
   return true;
@@ -224,7 +227,8 @@ bool decode_payload_parts(const FrameHeader& h, const uint8_t* payload, const ui
     *error = fmt::format("{} message too short: {} bytes, needs {}", name, h.payload_length, fixed);
     return false;
   }
-  uint32_t computed = crc32c(data_block, h.payload_length - fixed, crc32c(payload, fixed));
+  uint32_t computed = crc32c(payload, fixed);
+  if (!(h.flags & kFrameDataUnchecked)) computed = crc32c(data_block, h.payload_length - fixed, computed);
   if (computed != h.payload_crc) {
     *error = fmt::format("{} message payload checksum mismatch (stored 0x{:08x}, computed 0x{:08x})", name,
                          h.payload_crc, computed);

@@ -14,14 +14,16 @@ inline constexpr uint32_t kMaxEncodedFixedBytes = kHeaderSize + 128;
 
 // Writes header + fixed fields of `m` into `out` (at least kMaxEncodedFixedBytes) and returns their length.
 // The data block (`m.data.data` / `m.resync.data`, if any) is NOT copied; the caller sends it right after.
-// The payload CRC covers the fixed fields and the data block.
-uint32_t encode(const Message& m, uint8_t* out);
+// The payload CRC covers the fixed fields and, if `checksum_data`, the data block (else the frame is flagged
+// kFrameDataUnchecked).
+uint32_t encode(const Message& m, uint8_t* out, bool checksum_data = true);
 
 // Length of the data block that follows the fixed fields of `m` (0 for messages without data).
 uint32_t data_block_length(const Message& m);
 
 struct FrameHeader {
   MsgType type = MsgType::Ping;
+  uint32_t flags = 0;
   uint32_t payload_length = 0;
   uint32_t payload_crc = 0;
 };

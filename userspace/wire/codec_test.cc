@@ -151,3 +151,27 @@ TEST(WireCodec, RejectsInvalidStateEnum) {
 
 }  // namespace
 }  // namespace tandem::wire
+
+namespace tandem::wire {
+namespace {
+TEST(WireCodec, UncheckedDataBlockStillProtectsFixedFields) {
+  std::vector<uint8_t> block(4096, 9);
+  Message m;
+  m.type = MsgType::Data;
+  m.data = {7, 8192, 4096, 0, block.data()};
+  std::vector<uint8_t> f(kMaxEncodedFixedBytes);
+  f.resize(encode(m, f.data(), /*checksum_data=*/false));
+  f.insert(f.end(), block.begin(), block.end());
+  Message out;
+  std::string err;
+  FrameHeader h;
+  ASSERT_TRUE(decode_header(f.data(), &h, &err)) << err;
+  EXPECT_EQ(h.flags, kFrameDataUnchecked);
+  ASSERT_TRUE(decode_payload(h, f.data() + kHeaderSize, &out, &err)) << err;
+  EXPECT_EQ(out.data.offset, 8192u);
+  auto bad = f;
+  bad[kHeaderSize + 8] ^= 1;  // the offset field: still covered
+  EXPECT_FALSE(decode_payload(h, bad.data() + kHeaderSize, &out, &err));
+}
+}  // namespace
+}  // namespace tandem::wire

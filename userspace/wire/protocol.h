@@ -18,7 +18,7 @@ inline constexpr uint32_t kHeaderVersionOffset = 4;        // u16
 inline constexpr uint32_t kHeaderTypeOffset = 6;           // u16
 inline constexpr uint32_t kHeaderPayloadLengthOffset = 8;  // u32
 inline constexpr uint32_t kHeaderPayloadCrcOffset = 12;    // u32, CRC-32C of the payload
-inline constexpr uint32_t kHeaderReservedOffset = 16;      // u32, must be zero
+inline constexpr uint32_t kHeaderFlagsOffset = 16;         // u32, kFrame* bits
 inline constexpr uint32_t kHeaderCrcOffset = 20;           // u32, CRC-32C of header bytes [0, 20)
 
 // The largest data block one message carries; application requests larger than this are split by the core.
@@ -60,6 +60,14 @@ inline constexpr uint32_t kResyncFixedSize = 8 + 4 + 4;                // offset
 inline constexpr uint32_t kSyncStartSize = 8 + 8;                      // kind, total_bytes
 inline constexpr uint32_t kSyncDoneSize = 8;                           // uuid
 inline constexpr uint32_t kPromoteReplySize = 8;                       // granted (u32), reserved
+
+// Frame header flags.
+// The data block of this frame is not covered by payload_crc (only the fixed fields are). Data integrity
+// checking of replicated blocks is optional, as DRBD's data-integrity-alg: TCP already checksums every
+// segment, and a second pass over every byte costs as much as a copy. Headers and fixed fields are always
+// checksummed.
+inline constexpr uint32_t kFrameDataUnchecked = 1u << 0;
+inline constexpr uint32_t kFrameKnownFlags = kFrameDataUnchecked;
 
 // Data flags.
 inline constexpr uint32_t kDataFua = 1u << 0;          // write through to stable storage before acking
