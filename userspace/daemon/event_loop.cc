@@ -108,6 +108,7 @@ void EventLoop::run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
+    if (before_wait_) before_wait_();
     int n = epoll_wait(epoll_.get(), events, 64, 1000);
     if (n < 0) {
       if (errno == EINTR) continue;

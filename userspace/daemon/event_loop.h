@@ -32,6 +32,8 @@ class EventLoop {
   void set_tick(std::function<void()> tick) { tick_ = std::move(tick); }
   // Called on the loop thread for each request posted by a frontend.
   void set_request_handler(std::function<void(IoRequest*)> h) { on_request_ = std::move(h); }
+  // Called after each batch of events, before the loop waits again (to batch system calls).
+  void set_before_wait(std::function<void()> h) { before_wait_ = std::move(h); }
 
   void post_request(IoRequest* req);
   void post(std::function<void()> fn);
@@ -48,6 +50,7 @@ class EventLoop {
   std::unordered_map<int, FdHandler> handlers_;
   std::function<void()> tick_;
   std::function<void(IoRequest*)> on_request_;
+  std::function<void()> before_wait_;
   std::mutex mu_;
   std::vector<IoRequest*> requests_;           // GUARDED_BY(mu_)
   std::vector<std::function<void()>> tasks_;  // GUARDED_BY(mu_)

@@ -63,6 +63,7 @@ bool Resource::start(std::string* error) {
 
   loop_.add(storage_.event_fd(), EPOLLIN, [this](uint32_t) { reap_storage(); });
   loop_.set_tick([this] { on_tick(); });
+  loop_.set_before_wait([this] { storage_.flush_submissions(); });
   loop_.set_request_handler([this](IoRequest* r) { replica_->app_request(r); });
 
   PeerConnectorConfig pc;

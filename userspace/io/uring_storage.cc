@@ -73,6 +73,7 @@ bool UringStorage::aligned(const StorageOp& op) const {
 io_uring_sqe* UringStorage::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (!sqe) {
+    unsubmitted_ = false;
     io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
   }
@@ -91,6 +92,12 @@ void UringStorage::submit(const StorageOp& op) {
   slots_[slot] = Slot{true, op, 0, 0, 0};
   in_flight_++;
   issue(slot);
+  unsubmitted_ = true;
+}
+
+void UringStorage::flush_submissions() {
+  if (!unsubmitted_) return;
+  unsubmitted_ = false;
   io_uring_submit(&ring_);
 }
 
@@ -137,6 +144,7 @@ void UringStorage::issue(uint32_t slot) {
 }
 
 int UringStorage::reap(const std::function<void(uint64_t, int)>& done) {
+  flush_submissions();
   uint64_t counter;
   ssize_t ignored = ::read(event_fd_.get(), &counter, sizeof counter);
   (void)ignored;  // EAGAIN just means a previous reap already drained it
@@ -155,7 +163,7 @@ int UringStorage::reap(const std::function<void(uint64_t, int)>& done) {
       } else if (s.done_bytes + static_cast<uint32_t>(res) < s.op.length) {
         s.done_bytes += res;  // short transfer: continue where it stopped
         issue(slot);
-        io_uring_submit(&ring_);
+        unsubmitted_ = true;
         continue;
       }
     } else if (res < 0 && s.result == 0) {

@@ -38,7 +38,10 @@ class UringStorage {
   // Readable when completions are waiting (register with epoll).
   int event_fd() const { return event_fd_.get(); }
 
+  // Queues `op`; it reaches the kernel at the next flush_submissions() (the loop calls it before it waits, so
+  // everything one event produced goes in with one system call) or reap().
   void submit(const StorageOp& op);
+  void flush_submissions();
   // Delivers every available completion as (tag, 0 or -errno). Returns how many.
   int reap(const std::function<void(uint64_t tag, int result)>& done);
   unsigned in_flight() const { return in_flight_; }
@@ -67,6 +70,7 @@ class UringStorage {
   std::vector<uint32_t> free_slots_;
   std::deque<StorageOp> backlog_;
   unsigned in_flight_ = 0;
+  bool unsubmitted_ = false;
   std::vector<uint8_t> zero_block_;
 };
 
