@@ -176,8 +176,8 @@ void PeerConnector::adopt(UniqueFd fd, const std::string& name) {
 
 void PeerConnector::update_interest() {
   if (!link_) return;
-  uint32_t want = (cb_.can_accept() || state_ != State::Established ? EPOLLIN : 0) |
-                  (link_->wants_write() ? EPOLLOUT : 0);
+  uint32_t want = (cb_.can_accept() || state_ != State::Established ? uint32_t{EPOLLIN} : 0u) |
+                  (link_->wants_write() ? uint32_t{EPOLLOUT} : 0u);
   if (want != interest_) {
     loop_->modify(link_->fd(), want);
     interest_ = want;
