@@ -105,7 +105,7 @@ void UringStorage::issue(uint32_t slot) {
   Slot& s = slots_[slot];
   const StorageOp& op = s.op;
   int fd = aligned(op) ? direct_fd_.get() : buffered_fd_.get();
-  io_uring_sqe* sqe;
+  io_uring_sqe* sqe = nullptr;
   switch (op.kind) {
     case StorageOpKind::Read:
       sqe = get_sqe();
