@@ -89,6 +89,8 @@ run_all_workloads() {
 
 result() { local v="RESULT_${1//-/_}_${2//-/_}"; echo "${!v:-}"; }
 
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
 step "setup: two hosts, backing files of $DISK_MIB MiB"
 tandem_setup bnch 14 "$DISK_MIB" r0
 adm_ok alpha create-md "$RES"
@@ -185,10 +187,15 @@ sequential throughput.
 
 $TABLE
 
-Ratios are to the baseline. All three targets run on the same machine, and the peer in protocol C is a
-second tandemd in another network namespace, so the "network" is a veth pair and both disks share one
-filesystem: the numbers show the overhead of tandem's write path and replication protocol, not of a
-real network.
+Ratios are to the baseline. How to read them:
+- All three targets run on the same machine, and the peer in protocol C is a second tandemd in another
+  network namespace: the "network" is a veth pair, both backing files share one filesystem, and both
+  daemons and fio share the CPUs. The numbers show the cost of tandem's write path and replication
+  protocol, not of a real network.
+- The baseline writes through the page cache (nbdkit's file plugin with its default cache mode), tandem
+  with O_DIRECT. On a machine with plenty of free RAM the baseline's sequential figure is partly memory
+  bandwidth and varies from run to run with writeback timing.
+- Load average when the run started: $LOADAVG_START (other work on the machine skews the numbers).
 
 ## What runs
 

@@ -98,7 +98,13 @@ info "Connected, but neither disk holds valid data yet (Inconsistent): nobody ma
 chapter "Make alpha Primary" \
   "The very first time, --force tells alpha its (empty) disk is the good copy; beta is then synced from it."
 tadm alpha primary "$RES" --force
-ADM_TIMEOUT_S=310 tadm alpha wait-sync "$RES" --timeout 300
+if [ -t 1 ]; then
+  # Straight to the terminal, so tandemadm draws its progress bar (it stays quiet when piped).
+  printf '%s[alpha]#%s tandemadm wait-sync %s --timeout 300\n' "$DIM" "$OFF" "$RES"
+  ADM_TIMEOUT_S=310 adm alpha wait-sync "$RES" --timeout 300
+else
+  ADM_TIMEOUT_S=310 tadm alpha wait-sync "$RES" --timeout 300
+fi
 status_both
 info "alpha's device: $DEV_alpha -> $(readlink -f "$DEV_alpha") (a real block device; beta, the Secondary, has none)"
 
