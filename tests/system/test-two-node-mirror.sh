@@ -178,9 +178,12 @@ for _ in $(seq 1 16); do
   [ "$(node_cstate beta)" != Connected ] || fail "beta connected to a peer with the wrong shared secret"
   sleep 0.5
 done
-auth_lines=$(tail -n +"$((log_lines_before + 1))" "$(host_log beta)" | grep -iE 'auth|hmac|secret' || true)
+# The failure itself, not a "peer authenticated" line.
+auth_lines=$(tail -n +"$((log_lines_before + 1))" "$(host_log beta)" |
+  grep -iE 'authenticat[a-z]* .*(fail|refus|reject|denied|wrong)|(wrong|bad) shared.secret' || true)
 [ -n "$auth_lines" ] || fail "beta's log does not mention the authentication failure"
-info "beta's log: $(printf '%s\n' "$auth_lines" | head -n 2)"
+info "beta's log: $(printf '%s\n' "$auth_lines" | head -n 1)"
+info "alpha's log: $(grep -iE 'authenticat|secret' "$(host_log alpha)" | tail -n 1)"
 show_status beta
 
 step "down both nodes"
