@@ -60,6 +60,10 @@ bool Resource::start(std::string* error) {
     replica_->load_bitmap(bm.words());
   }
   if (!md_.save_state(replica_->persistent(), true, error)) return false;
+  // A link left by a daemon that died while Primary points at a device that is gone; the node starts as
+  // Secondary, so the link must not exist. Only a symlink is removed: that is all tandem ever creates there.
+  device_link_ = local_->volume.device;
+  unlink_device();
 
   loop_.add(storage_.event_fd(), EPOLLIN, [this](uint32_t) { reap_storage(); });
   loop_.set_tick([this] { on_tick(); });
