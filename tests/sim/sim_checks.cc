@@ -1,0 +1,159 @@
+// World: the checkers. Each failure names the invariant and the evidence; the driver adds seed and replay.
+//  1. Acknowledged writes survive: every consistent node's blocks hold a version its model allows (and reads
+//     return such versions); checked periodically, after resyncs, promotions and at the end.
+//  2. After a resync completes and nothing is in flight, both replicas are byte-identical.
+//  3. A handshake reports split brain (or unrelated data) exactly when both sides hold usable data from
+//     lineages that diverged; a resync never overwrites a lineage that is not an ancestor of the source's.
+//  4. No promotion without --force succeeds unless the data was UpToDate.
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "tests/sim/sim_world.h"
+
+namespace tandem::sim {
+namespace {
+bool usable(DiskState d) { return d >= DiskState::Outdated && d != DiskState::DUnknown; }
+}  // namespace
+
+void World::fail(const std::string& what) { throw SimFailure(what); }
+
+void World::check_node_data(int n, bool full, const char* when) {
+  Node& x = *nodes_[n];
+  if (!x.up()) return;
+  ReplicaStatus s = x.replica->status();
+  if (!usable(s.disk) || s.repl == ReplState::SyncTarget) return;
+  for (uint64_t b = 0; b < x.disk.blocks(); b++) {
+    const uint8_t* blk = x.disk.block(b);
+    uint64_t v = block_version(blk);
+    if (!model_[n].allows(b, v))
+      fail(fmt::format("checker 1 (acknowledged writes) {}: node {} ({} {} {}) block {} holds version {}; model: {}",
+                       when, n, to_string(s.role), to_string(s.disk), to_string(s.repl), b, v,
+                       model_[n].describe(b)));
+    if (full && !block_matches(v, blk))
+      fail(fmt::format("checker 1 {}: node {} block {} is torn or garbage (first word {})", when, n, b, v));
+  }
+}
+
+void World::check_identical(const char* when) {
+  stats_.identical_checks++;
+  const auto& a = nodes_[0]->disk.contents();
+  const auto& b = nodes_[1]->disk.contents();
+  for (uint64_t blk = 0; blk < a.size() / kBlockBytes; blk++) {
+    if (std::memcmp(&a[blk * kBlockBytes], &b[blk * kBlockBytes], kBlockBytes) != 0)
+      fail(fmt::format("checker 2 (identical replicas) {}: block {} differs: node 0 has version {}, node 1 "
+                       "version {}; models: [{}] / [{}]",
+                       when, blk, block_version(&a[blk * kBlockBytes]), block_version(&b[blk * kBlockBytes]),
+                       model_[0].describe(blk), model_[1].describe(blk)));
+  }
+  check_node_data(0, true, when);
+  check_node_data(1, true, when);
+  trace("check: replicas identical ({})", when);
+}
+
+void World::deliver_handshake(int n, const wire::Message& m, int peer_gen) {
+  Replica& r = *nodes_[n]->replica;
+  bool local_usable = usable(r.disk());
+  bool peer_usable = usable(m.state.disk);
+  int a = gen_[n], b = peer_gen;
+  bool related = gens_.ancestor_or_equal(a, b) || gens_.ancestor_or_equal(b, a);
+  bool expect_diverged = local_usable && peer_usable && !related;
+  usable_at_handshake_[n] = local_usable;
+  r.peer_message(m);
+  ReplicaStatus s = r.status();
+  bool sb = s.suspended_split_brain;
+  bool unrelated = s.last_decision.rfind("unrelated-data", 0) == 0;
+  trace("handshake at node {}: lineages {} / peer {}, usable {} / {}: {}", n, a, b, local_usable, peer_usable,
+        s.last_decision);
+  if (expect_diverged && !sb && !unrelated)
+    fail(fmt::format("checker 3 (split brain): node {} (lineage {}) and its peer (lineage {}) both hold data "
+                     "written apart since lineage {}, but the handshake decided: {}",
+                     n, a, b, gens_.lca(a, b), s.last_decision));
+  if (!expect_diverged && (sb || unrelated))
+    fail(fmt::format("checker 3 (split brain): node {} reported '{}' but the lineages are related ({} / {}) or "
+                     "one side has no usable data (usable {} / {})",
+                     n, s.last_decision, a, b, local_usable, peer_usable));
+  if (sb || unrelated) {
+    (sb ? stats_.split_brains : stats_.unrelated)++;
+    int c = gens_.lca(a, b);
+    if (gens_.writes_since(c, a) == 0 || gens_.writes_since(c, b) == 0) stats_.split_brains_one_side_unwritten++;
+  }
+}
+
+void World::on_promotion_done(int n, bool ok, std::string_view message) {
+  Node& x = *nodes_[n];
+  bool force = x.promote_force;
+  DiskState pre = x.promote_pre_disk;
+  bool was_pending = x.promoting;
+  x.promoting = false;
+  ReplicaStatus s = x.replica->status();
+  trace("node {}: promotion {}{}{}", n, ok ? "done" : "refused", message.empty() ? "" : ": ", message);
+  if (!was_pending) fail(fmt::format("node {}: promotion_done without a promotion in progress", n));
+  if (!ok || message == "already Primary") return;
+  // Checker 4.
+  if (!force && pre != DiskState::UpToDate)
+    fail(fmt::format("checker 4 (promotion): node {} became Primary without --force with {} data", n,
+                     to_string(pre)));
+  if (s.role != Role::Primary || s.disk != DiskState::UpToDate)
+    fail(fmt::format("checker 4 (promotion): node {} promotion reported done but it is {} with {} data", n,
+                     to_string(s.role), to_string(s.disk)));
+  stats_.promotions++;
+  if (force && pre != DiskState::UpToDate) stats_.forced_promotions++;
+  if (pre == DiskState::Inconsistent) {
+    // Forced out of half-synced data: the model starts over from what the disk holds (plus writes in flight).
+    for (uint64_t b = 0; b < x.disk.blocks(); b++) {
+      std::vector<uint64_t> v{block_version(x.disk.block(b))};
+      for (const auto& p : x.disk.pending()) {
+        const StorageOp& op = p.op;
+        if (op.kind == StorageOpKind::Write && b * kBlockBytes >= op.offset && b * kBlockBytes < op.offset + op.length)
+          v.push_back(block_version(op.buf + (b * kBlockBytes - op.offset)));
+      }
+      model_[n].reset_block(b, v);
+    }
+    fork_generation(n, "forced promotion of Inconsistent data");
+  } else if (s.repl == ReplState::Off) {
+    fork_generation(n, "promoted while not connected");
+  }
+  x.last_disk = s.disk;
+  check_node_data(n, true, "after promotion");
+}
+
+void World::check_sync_finished(int n) {
+  ReplicaStatus s = nodes_[n]->replica->status();
+  auto it = sync_snapshots_.find(s.ids.current);
+  if (it == sync_snapshots_.end())
+    fail(fmt::format("node {} became UpToDate from Inconsistent with UUID {:016X}, but no SyncDone carried it", n,
+                     s.ids.current));
+  const SyncSnapshot& snap = it->second;
+  if (usable_at_handshake_[n] && !gens_.ancestor_or_equal(gen_[n], snap.gen))
+    fail(fmt::format("checker 3 (lineage): node {} (lineage {}) was resynced from lineage {}, which does not "
+                     "descend from it: its own writes were overwritten",
+                     n, gen_[n], snap.gen));
+  stats_.resyncs++;
+  trace("model: node {} resync finished, adopts lineage {}", n, snap.gen);
+  model_[n].sync_from(snap.model, snap.max_version);
+  gen_[n] = snap.gen;
+  check_node_data(n, true, "after resync");
+}
+
+void World::check_final() {
+  for (int n = 0; n < 2; n++) check_node_data(n, true, "at the end");
+  bool any_usable = false;
+  for (auto& x : nodes_) any_usable |= x->up() && usable(x->replica->disk());
+  if (any_usable && !quiescent()) {
+    std::string st;
+    for (auto& x : nodes_) {
+      if (!x->up()) {
+        st += fmt::format(" node {} down;", x->id());
+        continue;
+      }
+      ReplicaStatus s = x->replica->status();
+      st += fmt::format(" node {} {} {} {} {} ({});", x->id(), to_string(s.role), to_string(s.conn),
+                        to_string(s.repl), to_string(s.disk), s.last_decision);
+    }
+    fail("liveness: after healing the cluster did not converge to Connected/Established/UpToDate:" + st);
+  }
+  if (quiescent()) check_identical("at the end");
+}
+
+}  // namespace tandem::sim

@@ -1,0 +1,17 @@
+#include "tests/sim/sim_node.h"
+
+#include "tests/sim/sim_world.h"
+
+namespace tandem::sim {
+
+void Node::submit_storage(const StorageOp& op) { world_->on_submit(id_, op); }
+void Node::send(const wire::Message& m) { world_->on_send(id_, m); }
+void Node::drop_connection(bool standalone, std::string_view reason) {
+  // As the daemon: standalone takes effect at once, the connection is closed after the current event.
+  if (standalone) replica->set_standalone(true);
+  world_->on_drop_request(id_, standalone, reason);
+}
+uint64_t Node::new_uuid() { return world_->new_uuid(); }
+void Node::promotion_done(bool ok, std::string_view message) { world_->on_promotion_done(id_, ok, message); }
+
+}  // namespace tandem::sim

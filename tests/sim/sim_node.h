@@ -1,0 +1,79 @@
+// One simulated node: the real Replica, its simulated disk and persisted metadata, and the application
+// requests in flight on it. It implements Effects by handing everything to the World (scheduler).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/effects.h"
+#include "core/replica.h"
+#include "frontend/block_target.h"
+#include "tests/sim/sim_disk.h"
+
+namespace tandem::sim {
+
+class World;
+
+// An application request issued by the simulated workload; owned by its node until completed or the node dies.
+struct AppOp {
+  IoRequest req;
+  std::vector<uint8_t> buf;
+  World* world = nullptr;
+  int node = 0;
+  uint64_t id = 0;
+  bool done = false;
+  std::vector<uint64_t> versions;  // Write: the version written to each block
+  bool mirrored = false;           // issued while the peer received writes...
+  uint64_t net_epoch = 0;          // ...on this connection
+  std::vector<uint64_t> floors_self, floors_peer;      // Flush: model floors when issued
+  std::vector<std::vector<uint64_t>> read_allowed;      // Read: versions allowed per block when issued
+  uint64_t read_max_version = 0;
+  bool check_read = false;
+  bool issued_as_primary = false;  // Write: the node was Primary when the request was issued
+};
+
+// What the daemon keeps in its metadata area across restarts.
+struct PersistedMeta {
+  PersistentState ps;
+  bool clean = true;                 // the last stop was a clean `down`
+  std::vector<uint64_t> bitmap;      // written only by a clean `down`
+};
+
+class Node final : public Effects {
+ public:
+  Node(World* w, int id, uint64_t size_bytes) : disk(size_bytes), world_(w), id_(id) {}
+
+  void submit_storage(const StorageOp& op) override;
+  void send(const wire::Message& m) override;
+  void complete(IoRequest* req, int result) override { req->complete(result); }
+  void persist(const PersistentState& s) override {
+    meta.ps = s;
+    meta.clean = false;  // the daemon writes the superblock with the "running" flag
+  }
+  void drop_connection(bool standalone, std::string_view reason) override;
+  uint64_t new_uuid() override;
+  void promotion_done(bool ok, std::string_view message) override;
+  void state_changed() override {}
+
+  bool up() const { return replica != nullptr; }
+  int id() const { return id_; }
+
+  SimDisk disk;
+  std::unique_ptr<Replica> replica;  // null while the node is down
+  PersistedMeta meta;
+  std::vector<std::unique_ptr<AppOp>> ops;  // application requests in flight
+  // A promotion in progress (the outcome may arrive later, through the peer's PromoteReply).
+  bool promoting = false;
+  bool promote_force = false;
+  DiskState promote_pre_disk = DiskState::Inconsistent;
+  // States seen after the previous event, to notice transitions.
+  DiskState last_disk = DiskState::Inconsistent;
+
+ private:
+  World* world_;
+  int id_;
+};
+
+}  // namespace tandem::sim

@@ -1,0 +1,135 @@
+// The simulated world of one seed: two nodes, the network, a simulated clock, the random schedule of
+// application I/O and admin actions, and the model the checkers compare against.
+//
+// Pure and single-threaded: everything derives from the seed (std::mt19937_64), never from the wall clock,
+// so one seed always produces the same trace (hash) and a failure replays exactly with `--seed N -v`.
+// A checker that fails throws SimFailure naming the invariant; the driver prints the seed and replay command.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "tests/sim/sim_model.h"
+#include "tests/sim/sim_network.h"
+#include "tests/sim/sim_node.h"
+#include "tests/sim/sim_rng.h"
+
+namespace tandem::sim {
+
+struct SimFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct SimOptions {
+  uint64_t seed = 1;
+  bool verbose = false;
+  double io_error_rate = 0;  // off: the core does not handle I/O errors gracefully yet
+};
+
+struct SimStats {
+  uint64_t events = 0, writes_acked = 0, reads_checked = 0, promotions = 0, forced_promotions = 0;
+  uint64_t crashes = 0, clean_downs = 0, resyncs = 0, split_brains = 0, unrelated = 0, identical_checks = 0;
+  uint64_t split_brains_one_side_unwritten = 0;
+};
+
+class World {
+ public:
+  World(const SimOptions& opt);
+  ~World();
+  // Runs the whole seed: random schedule, then healing and the final checks. Throws SimFailure.
+  void run();
+  uint64_t trace_hash() const { return hash_; }
+  const SimStats& stats() const { return stats_; }
+
+  // ---- called by Node (Effects) ----
+  void on_submit(int node, const StorageOp& op);
+  void on_send(int from, const wire::Message& m);
+  void on_drop_request(int node, bool standalone, std::string_view reason);
+  uint64_t new_uuid();
+  void on_promotion_done(int node, bool ok, std::string_view message);
+  void on_app_complete(AppOp* op, int result);
+
+ private:
+  // sim_world.cc: the event loop
+  bool step(bool allow_actions);
+  void after_event();
+  void settle(uint64_t max_events);
+  void connect();
+  void drop_connection(const std::string& why, int crashed_node = -1);
+  void deliver(int from);
+  void observe_states();
+  void maybe_schedule_connect();
+  bool quiescent() const;
+  template <typename... Args>
+  void trace(fmt::format_string<Args...> f, Args&&... args) {
+    trace_line(fmt::format(f, std::forward<Args>(args)...));
+  }
+  void trace_line(const std::string& s);
+
+  // sim_actions.cc: the workload and admin actions
+  void random_action();
+  void issue_write(int n);
+  void issue_read(int n);
+  void issue_flush(int n);
+  void promote(int n, bool force);
+  void demote(int n);
+  void crash(int n);
+  void restart(int n);
+  void clean_down(int n);
+  void resolve_standalone();
+  void heal();
+  void fork_generation(int n, const char* why);
+
+  // sim_checks.cc: the checkers
+  void check_node_data(int n, bool full, const char* when);
+  void check_identical(const char* when);
+  // Delivers the peer's handshake State to node n and checks the outcome against the lineage model.
+  void deliver_handshake(int n, const wire::Message& m, int peer_gen);
+  void check_promotion(int n, bool ok, std::string_view message);
+  void check_sync_finished(int n);
+  void check_final();
+  [[noreturn]] void fail(const std::string& what);
+
+  SimOptions opt_;
+  Rng rng_;
+  uint64_t now_us_ = 0;
+  uint64_t size_bytes_ = 0;
+  uint64_t disk_latency_min_us_ = 0, disk_latency_max_us_ = 0;
+  uint64_t net_delay_min_us_ = 0, net_delay_max_us_ = 0;
+  uint64_t action_gap_max_us_ = 0;
+  uint64_t next_action_us_ = 0;
+  uint64_t connect_at_us_ = 0;  // 0 = no reconnection scheduled
+  uint64_t actions_left_ = 0;
+
+  std::array<std::unique_ptr<Node>, 2> nodes_;
+  SimNetwork net_;
+  bool drop_pending_ = false;
+  std::string drop_reason_;
+
+  // Model.
+  std::array<DataModel, 2> model_;
+  GenTree gens_;
+  std::array<int, 2> gen_{GenTree::kRoot, GenTree::kRoot};
+  std::array<int, 2> gen_in_handshake_{GenTree::kRoot, GenTree::kRoot};  // gen when the handshake State left
+  std::array<bool, 2> usable_at_handshake_{false, false};
+  struct SyncSnapshot {
+    DataModel model;
+    uint64_t max_version = 0;
+    int gen = 0;
+  };
+  std::map<uint64_t, SyncSnapshot> sync_snapshots_;  // by the source's current UUID in SyncDone
+  uint64_t next_version_ = 1;
+  uint64_t next_op_id_ = 1;
+  uint64_t writes_since_identical_check_ = 1;
+
+  uint64_t hash_ = 1469598103934665603ULL;
+  SimStats stats_;
+};
+
+}  // namespace tandem::sim
