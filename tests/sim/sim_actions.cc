@@ -216,6 +216,10 @@ void World::crash(int n) {
   trace("admin: node {} CRASHES ({} app requests die with it)", n, x.ops.size());
   stats_.crashes++;
   drop_connection(fmt::format("node {} crashed", n), n);
+  if (!opt_.secondary_cache_loss && x.replica->role() != Role::Primary) {
+    x.disk.sync_all();
+    model_[n].flushed(model_[n].floors());
+  }
   x.disk.crash(&rng_);
   model_[n].crashed();
   x.replica.reset();
@@ -228,6 +232,7 @@ void World::restart(int n) {
   if (x.up()) return;
   // As Resource::start and MetadataStore::load_state.
   PersistentState ps = x.meta.ps;
+  bool clean = x.meta.clean;
   ps.crashed_primary = ps.crashed_primary || (ps.primary && !x.meta.clean);
   ReplicaConfig cfg{static_cast<uint32_t>(n), static_cast<uint32_t>(1 - n), 'C', size_bytes_};
   x.replica = std::make_unique<Replica>(cfg, ps, &x);
@@ -239,7 +244,7 @@ void World::restart(int n) {
   x.persist(x.replica->persistent());
   x.replica->set_standalone(false);
   x.last_disk = x.replica->disk();
-  trace("admin: node {} up ({}{}{}), disk {}", n, x.meta.clean ? "clean start" : "after a crash",
+  trace("admin: node {} up ({}{}{}), disk {}", n, clean ? "clean start" : "after a crash",
         ps.crashed_primary ? ", crashed primary" : "", mark_all ? ", all blocks out of sync" : "",
         to_string(x.last_disk));
 }
@@ -290,9 +295,18 @@ void World::resolve_standalone() {
   clean_down(victim);
   v.meta = PersistedMeta{};
   gen_[victim] = GenTree::kRoot;
-  for (uint64_t b = 0; b < v.disk.blocks(); b++) model_[victim].reset_block(b, {block_version(v.disk.block(b))});
+  reset_model_to_disk(victim);
   restart(victim);
   nodes_[1 - victim]->replica->set_standalone(false);
+}
+
+void World::reset_model_to_disk(int n) {
+  const SimDisk& d = nodes_[n]->disk;
+  for (uint64_t b = 0; b < d.blocks(); b++) {
+    std::vector<uint64_t> v;
+    for (const uint8_t* c : d.possible_contents(b)) v.push_back(block_version(c));
+    model_[n].reset_block(b, v);
+  }
 }
 
 void World::heal() {

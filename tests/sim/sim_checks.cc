@@ -100,16 +100,8 @@ void World::on_promotion_done(int n, bool ok, std::string_view message) {
   stats_.promotions++;
   if (force && pre != DiskState::UpToDate) stats_.forced_promotions++;
   if (pre == DiskState::Inconsistent) {
-    // Forced out of half-synced data: the model starts over from what the disk holds (plus writes in flight).
-    for (uint64_t b = 0; b < x.disk.blocks(); b++) {
-      std::vector<uint64_t> v{block_version(x.disk.block(b))};
-      for (const auto& p : x.disk.pending()) {
-        const StorageOp& op = p.op;
-        if (op.kind == StorageOpKind::Write && b * kBlockBytes >= op.offset && b * kBlockBytes < op.offset + op.length)
-          v.push_back(block_version(op.buf + (b * kBlockBytes - op.offset)));
-      }
-      model_[n].reset_block(b, v);
-    }
+    // Forced out of half-synced data: the model starts over from what the disk holds.
+    reset_model_to_disk(n);
     fork_generation(n, "forced promotion of Inconsistent data");
   } else if (s.repl == ReplState::Off) {
     fork_generation(n, "promoted while not connected");

@@ -108,6 +108,17 @@ void SimDisk::crash(Rng* rng) {
   cur_ = durable_;
 }
 
+std::vector<const uint8_t*> SimDisk::possible_contents(uint64_t b) const {
+  std::vector<const uint8_t*> out{&cur_[b * kBlockBytes], &durable_[b * kBlockBytes]};
+  for (const Cached& c : cached_[b]) out.push_back(c.data.data());
+  for (const Pending& p : pending_) {
+    const StorageOp& op = p.op;
+    if (op.kind == StorageOpKind::Write && b * kBlockBytes >= op.offset && b * kBlockBytes < op.offset + op.length)
+      out.push_back(op.buf + (b * kBlockBytes - op.offset));
+  }
+  return out;
+}
+
 void SimDisk::sync_all() {
   durable_ = cur_;
   for (auto& c : cached_) c.clear();

@@ -49,6 +49,8 @@ class SimDisk {
   void crash(Rng* rng);
   // Everything that completed is made durable (the daemon's final sync at a clean stop).
   void sync_all();
+  // Every 4 KiB block this block may show now or after a crash (visible, durable, cached, in flight).
+  std::vector<const uint8_t*> possible_contents(uint64_t b) const;
   bool has_unsynced() const;
 
  private:

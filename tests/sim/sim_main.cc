@@ -37,6 +37,7 @@ struct Args {
   uint64_t first = 1, count = 1;
   bool single = false, verbose = false, determinism = false;
   double io_errors = 0;
+  bool secondary_cache_loss = true;
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -67,6 +68,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->verbose = true;
     } else if (s == "--check-determinism") {
       a->determinism = true;
+    } else if (s == "--no-secondary-cache-loss") {
+      a->secondary_cache_loss = false;
     } else if (s == "--io-errors") {
       const char* v = value("--io-errors");
       if (!v) return false;
@@ -100,7 +103,7 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> failed;
   for (uint64_t seed = args.first; seed < args.first + args.count; seed++) {
     g_current_seed = seed;
-    tandem::sim::SimOptions opt{seed, args.verbose, args.io_errors};
+    tandem::sim::SimOptions opt{seed, args.verbose, args.io_errors, args.secondary_cache_loss};
     uint64_t hash = 0;
     try {
       tandem::sim::World w(opt);

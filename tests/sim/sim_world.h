@@ -30,6 +30,10 @@ struct SimOptions {
   uint64_t seed = 1;
   bool verbose = false;
   double io_error_rate = 0;  // off: the core does not handle I/O errors gracefully yet
+  // A crashing node that is not Primary loses the unflushed writes in its disk cache. The core does not track
+  // peer writes until the peer flushed them (DRBD's barrier acks), so this loses acknowledged data: see
+  // tests/sim/README.md. Off = such nodes have a write-through cache (completed writes survive).
+  bool secondary_cache_loss = true;
 };
 
 struct SimStats {
@@ -85,6 +89,8 @@ class World {
   void resolve_standalone();
   void heal();
   void fork_generation(int n, const char* why);
+  // The model of node n forgets what it knew: each block may hold whatever its disk may show.
+  void reset_model_to_disk(int n);
 
   // sim_checks.cc: the checkers
   void check_node_data(int n, bool full, const char* when);
