@@ -184,7 +184,9 @@ void World::observe_states() {
     if (!x.up()) continue;
     DiskState d = x.replica->disk();
     if (x.last_disk != d) trace("node {}: disk {} -> {}", n, to_string(x.last_disk), to_string(d));
-    if (x.last_disk == DiskState::Inconsistent && d == DiskState::UpToDate) {
+    // Only a finished resync turns Inconsistent data usable (forced promotions update last_disk themselves);
+    // one that completes after the connection dropped leaves the data Outdated.
+    if (x.last_disk == DiskState::Inconsistent && d >= DiskState::Outdated && d != DiskState::DUnknown) {
       x.last_disk = d;
       check_sync_finished(n);
     }
