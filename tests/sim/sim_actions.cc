@@ -265,6 +265,7 @@ void World::clean_down(int n) {
     x.replica->storage_done(tag, result);
   }
   drop_pending_ = false;
+  observe_states();  // a resync may have finished while draining
   if (!x.replica->idle()) trace("node {}: WARNING: not idle after draining its disk", n);
   x.disk.sync_all();
   model_[n].flushed(model_[n].floors());
