@@ -30,6 +30,7 @@ struct PersistentState {
   bool primary = false;         // node is Primary (still set after a crash: "crashed primary")
   bool crashed_primary = false; // node crashed while Primary; cleared after the next resync
   bool peer_outdated = false;   // the peer is known to be Outdated
+  bool needs_full_sync = false; // this node's data must be fully resynced from the peer (cleared after it is)
 };
 
 class Effects {

@@ -75,7 +75,8 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
     // the generation the source started tracking from and did not crash as Primary (its extra writes are unknown).
     const NodeView& src = ua ? a : b;
     const NodeView& tgt = ua ? b : a;
-    bool bitmap_ok = src.ids.bitmap != 0 && tgt.ids.current == src.ids.bitmap && !tgt.crashed_primary;
+    bool bitmap_ok = src.ids.bitmap != 0 && tgt.ids.current == src.ids.bitmap && !tgt.crashed_primary &&
+                     !tgt.needs_full_sync;
     *why = fmt::format("node {} has usable data, node {} is {}; {} resync", src.node_id, tgt.node_id,
                        to_string(tgt.disk), bitmap_ok ? "bitmap-based" : "full");
     SyncDecision d = bitmap_ok ? SyncDecision::SourceBitmap : SyncDecision::SourceFull;
@@ -90,18 +91,25 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
                          a_src ? a.node_id : b.node_id);
       return a_src ? SyncDecision::SourceFull : SyncDecision::TargetFull;
     }
+    if (a.needs_full_sync != b.needs_full_sync) {
+      // A Secondary that crashed may have lost acknowledged writes from its volatile disk cache.
+      bool a_src = b.needs_full_sync;
+      *why = fmt::format("same generation, but node {} stopped uncleanly as Secondary: full resync to it",
+                         a_src ? b.node_id : a.node_id);
+      return a_src ? SyncDecision::SourceFull : SyncDecision::TargetFull;
+    }
     *why = "both nodes hold the same data generation";
     return SyncDecision::None;
   }
   if (ib.bitmap != 0 && ia.current == ib.bitmap) {
     *why = fmt::format("node {} holds the generation node {} tracked changes from: bitmap-based resync", a.node_id,
                        b.node_id);
-    return a.crashed_primary ? SyncDecision::TargetFull : SyncDecision::TargetBitmap;
+    return a.crashed_primary || a.needs_full_sync ? SyncDecision::TargetFull : SyncDecision::TargetBitmap;
   }
   if (ia.bitmap != 0 && ib.current == ia.bitmap) {
     *why = fmt::format("node {} holds the generation node {} tracked changes from: bitmap-based resync", b.node_id,
                        a.node_id);
-    return b.crashed_primary ? SyncDecision::SourceFull : SyncDecision::SourceBitmap;
+    return b.crashed_primary || b.needs_full_sync ? SyncDecision::SourceFull : SyncDecision::SourceBitmap;
   }
   if (ib.in_history(ia.current)) {
     *why = fmt::format("node {}'s generation is an ancestor of node {}'s: full resync", a.node_id, b.node_id);

@@ -37,6 +37,7 @@ struct NodeView {
   DiskState disk = DiskState::Inconsistent;
   Role role = Role::Secondary;
   bool crashed_primary = false;
+  bool needs_full_sync = false;  // crashed as Secondary: only a full sync as target can be trusted
   uint32_t node_id = 0;
 };
 

@@ -23,8 +23,7 @@ Replica::Replica(const ReplicaConfig& config, const PersistentState& loaded, Eff
     disk_ = DiskState::Outdated;
   else
     disk_ = ps_.peer_outdated ? DiskState::UpToDate : DiskState::Consistent;
-  // A node that was Primary when it stopped without a clean shutdown crashed as Primary.
-  ps_.primary = false;
+  ps_.primary = false;  // every node starts as Secondary (crash flags come from plan_attach)
 }
 
 Replica::~Replica() {
@@ -54,6 +53,7 @@ NodeView Replica::local_view() const {
   v.disk = disk_;
   v.role = role_;
   v.crashed_primary = ps_.crashed_primary;
+  v.needs_full_sync = ps_.needs_full_sync;
   v.node_id = cfg_.node_id;
   return v;
 }
@@ -64,7 +64,8 @@ void Replica::send_state(bool handshake) {
   m.state.role = role_;
   m.state.disk = disk_;
   m.state.protocol = cfg_.protocol;
-  m.state.flags = (ps_.crashed_primary ? wire::kStateCrashedPrimary : 0) | (handshake ? wire::kStateIsHandshake : 0);
+  m.state.flags = (ps_.crashed_primary ? wire::kStateCrashedPrimary : 0) | (handshake ? wire::kStateIsHandshake : 0) |
+                  (ps_.needs_full_sync ? wire::kStateNeedsFullSync : 0);
   m.state.data_size_bytes = cfg_.data_size_bytes;
   m.state.current_uuid = ps_.ids.current;
   m.state.bitmap_uuid = ps_.ids.bitmap;
@@ -153,6 +154,7 @@ void Replica::run_handshake() {
   peer.disk = s.disk;
   peer.role = s.role;
   peer.crashed_primary = s.flags & wire::kStateCrashedPrimary;
+  peer.needs_full_sync = s.flags & wire::kStateNeedsFullSync;
   peer.node_id = cfg_.peer_node_id;
 
   std::string why;
@@ -246,8 +248,13 @@ void Replica::peer_disconnected(std::string_view reason) {
     set_disk(DiskState::Outdated);
   }
   if (promote_pending_) {
+    // The peer is gone before it answered: decide again as a disconnected node.
     promote_pending_ = false;
-    become_primary(promote_force_);
+    std::string why = promotion_refusal(promote_force_);
+    if (why.empty())
+      become_primary(promote_force_);
+    else
+      fx_->promotion_done(false, why);
   }
   fx_->state_changed();
 }
@@ -256,6 +263,19 @@ void Replica::set_standalone(bool standalone) {
   standalone_ = standalone;
   if (conn_ != ConnState::Connected) conn_ = standalone ? ConnState::StandAlone : ConnState::Connecting;
   if (!standalone) split_brain_ = false;
+}
+
+std::string Replica::promotion_refusal(bool force) const {
+  if (conn_ == ConnState::Connected && !handshake_done_)
+    return "the connection to the peer is being established (handshake in progress); retry";
+  if (conn_ == ConnState::Connected && peer_role_ == Role::Primary)
+    return "the peer is Primary; demote it first (only one Primary is allowed)";
+  if (repl_ == ReplState::SyncTarget)
+    return fmt::format("resync in progress, local data is {} until it finishes", to_string(disk_));
+  if (disk_ != DiskState::UpToDate && !force)
+    return fmt::format("local data is {}, not UpToDate; refusing to promote without --force", to_string(disk_));
+  if (disk_ == DiskState::Failed) return "the local disk has failed";
+  return "";
 }
 
 void Replica::promote(bool force) {
@@ -267,18 +287,9 @@ void Replica::promote(bool force) {
     fx_->promotion_done(false, "a promotion is already in progress");
     return;
   }
-  if (conn_ == ConnState::Connected && peer_role_ == Role::Primary) {
-    fx_->promotion_done(false, "the peer is Primary; demote it first (only one Primary is allowed)");
-    return;
-  }
-  if (repl_ == ReplState::SyncTarget) {
-    fx_->promotion_done(false, fmt::format("resync in progress, local data is {} until it finishes",
-                                           to_string(disk_)));
-    return;
-  }
-  if (disk_ != DiskState::UpToDate && !force) {
-    fx_->promotion_done(false, fmt::format("local data is {}, not UpToDate; refusing to promote without --force",
-                                           to_string(disk_)));
+  std::string why = promotion_refusal(force);
+  if (!why.empty()) {
+    fx_->promotion_done(false, why);
     return;
   }
   if (conn_ == ConnState::Connected && handshake_done_) {
@@ -291,6 +302,12 @@ void Replica::promote(bool force) {
     return;
   }
   become_primary(force);
+}
+
+void Replica::cancel_promotion(std::string_view why) {
+  if (!promote_pending_) return;
+  promote_pending_ = false;
+  fx_->promotion_done(false, why);
 }
 
 void Replica::become_primary(bool force) {
@@ -312,6 +329,7 @@ void Replica::become_primary(bool force) {
   }
   role_ = Role::Primary;
   ps_.primary = true;
+  ps_.needs_full_sync = false;  // its data is now the reference
   save();
   log_info("role Secondary -> Primary{}", force ? " (forced)" : "");
   if (connected) {
@@ -346,6 +364,11 @@ void Replica::on_promote_reply(bool granted) {
     fx_->promotion_done(false, "the peer is Primary (or becoming Primary); only one Primary is allowed");
     return;
   }
+  std::string why = promotion_refusal(promote_force_);
+  if (!why.empty()) {
+    fx_->promotion_done(false, why);
+    return;
+  }
   become_primary(promote_force_);
 }
 
@@ -354,7 +377,9 @@ std::string Replica::demote(int device_open_count) {
   if (device_open_count > 0)
     return fmt::format("the device is held open ({} opener{}); unmount or close it first", device_open_count,
                        device_open_count == 1 ? "" : "s");
-  if (app_writes_in_flight_ > 0 || !waiting_.empty()) return "application I/O is still in flight; retry";
+  bool unacked = false;  // protocol A/B: completed writes the peer has not confirmed yet
+  for (const AppWrite& w : app_writes_) unacked |= w.used;
+  if (app_writes_in_flight_ > 0 || !waiting_.empty() || unacked) return "application I/O is still in flight; retry";
   role_ = Role::Secondary;
   ps_.primary = false;
   save();

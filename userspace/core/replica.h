@@ -89,6 +89,8 @@ class Replica {
   void promote(bool force);
   // Returns an empty string on success, else why not.
   std::string demote(int device_open_count);
+  // Abandons a pending promotion (shutdown): it is answered as refused.
+  void cancel_promotion(std::string_view why);
   // Local data discarded on the next handshake (admin `invalidate` and `connect --discard-my-data` build on it).
   void set_standalone(bool standalone);
   void load_bitmap(const std::vector<uint64_t>& words) { bitmap_.load_words(words); }
@@ -183,6 +185,9 @@ class Replica {
   void run_handshake();
   void send_state(bool handshake);
   void become_primary(bool force);
+  // Empty when this node may become Primary now, else why not. Checked at the request and again when a
+  // pending promotion completes (the state may have changed while waiting for the peer).
+  std::string promotion_refusal(bool force) const;
   void on_promote_request();
   void on_promote_reply(bool granted);
   void set_disk(DiskState d);
@@ -234,6 +239,7 @@ class Replica {
   bool sync_done_received_ = false;
   uint64_t sync_done_uuid_ = 0;
   uint64_t sync_done_arrival_ = 0;
+  uint64_t sync_done_epoch_ = 0;
   bool sync_target_flushing_ = false;
   bool sync_target_flushed_ = false;
 

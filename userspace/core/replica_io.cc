@@ -63,6 +63,9 @@ void Replica::app_request(IoRequest* req) {
 bool Replica::write_conflicts(uint64_t offset, uint64_t length) const {
   for (const AppWrite& w : app_writes_)
     if (w.used && !w.local_done && overlaps(offset, length, w.offset, w.length)) return true;
+  // A node promoted right after being Secondary may still be writing the old Primary's data.
+  for (const PeerWrite& p : peer_writes_)
+    if (p.used && overlaps(offset, length, p.offset, p.length)) return true;
   return resync_reading_overlaps(offset, length);
 }
 
@@ -296,8 +299,9 @@ void Replica::on_peer_data(const wire::Message& m) {
   const bool resync = m.type == wire::MsgType::ResyncData;
   uint64_t offset = resync ? m.resync.offset : m.data.offset;
   uint32_t length = resync ? m.resync.length : m.data.length;
-  if (!resync && role_ == Role::Primary) {
-    protocol_error("peer sent application data while this node is Primary");
+  if (!resync && (role_ == Role::Primary || peer_role_ != Role::Primary)) {
+    protocol_error(role_ == Role::Primary ? "peer sent application data while this node is Primary"
+                                          : "peer sent application data while it is not Primary");
     return;
   }
   if (resync && repl_ != ReplState::SyncTarget) {
@@ -375,7 +379,8 @@ void Replica::submit_ready_peer_writes() {
 void Replica::peer_write_done(uint32_t slot, int result) {
   TANDEM_CHECK(slot < kMaxPeerWrites && peer_writes_[slot].used && peer_writes_[slot].submitted);
   PeerWrite& p = peer_writes_[slot];
-  if (result < 0) log_error("write of peer data ({} bytes at {}) failed: {}", p.length, p.offset, strerror(-result));
+  bool failed = result < 0;
+  if (failed) log_error("write of peer data ({} bytes at {}) failed: {}", p.length, p.offset, strerror(-result));
   if (p.epoch == epoch_ && conn_ == ConnState::Connected) {
     wire::Message ack;
     if (p.resync) {
@@ -397,9 +402,20 @@ void Replica::peer_write_done(uint32_t slot, int result) {
   submit_ready_peer_writes();
   maybe_submit_peer_flushes();
   finish_sync_target();
+  if (failed && disk_ != DiskState::Inconsistent) {
+    // Our copy now lacks a block the Primary believes mirrored (it marked it when it saw the failed ack). Stop
+    // claiming good data, so this node is neither promoted nor used as a sync source, and reconnect: the
+    // handshake makes us SyncTarget for the marked blocks.
+    set_disk(DiskState::Inconsistent);
+    fx_->drop_connection(false, "local write of peer data failed");
+  }
 }
 
 void Replica::on_peer_flush(const wire::SeqResult& f) {
+  if (peer_flushes_.size() >= kMaxAppFlushes) {
+    protocol_error("peer exceeded the in-flight flush limit");
+    return;
+  }
   peer_flushes_.push_back({f.seq, next_arrival_++, epoch_, false});
   maybe_submit_peer_flushes();
 }

@@ -100,7 +100,12 @@ void Replica::on_resync_ack(const wire::ResyncMsg& ack) {
       bitmap_.clear_range(r.offset, r.length);
       resync_done_bytes_ += r.length;
     } else {
+      // The bits stay set; the target goes Inconsistent and reconnects, and the next resync retries them.
       log_error("peer failed to write resync data ({} bytes at {}): {}", r.length, r.offset, strerror(-ack.result));
+      resync_buffers_.put(r.buf);
+      r = ResyncSlot{};
+      fx_->drop_connection(false, "peer failed to write resync data");
+      return;
     }
     resync_buffers_.put(r.buf);
     r = ResyncSlot{};
@@ -116,8 +121,7 @@ void Replica::maybe_finish_resync_source() {
   for (const ResyncSlot& r : resync_)
     if (r.state != ResyncSlot::State::Free) return;
   if (bitmap_.count() > 0) {
-    // Blocks whose transfer failed are still marked: go around again. Acks that keep failing end in a
-    // disconnect, so this terminates.
+    // Blocks marked again while the pass ran (none today while connected): go around again.
     uint64_t start;
     uint32_t run;
     if (!bitmap_.next_run(resync_cursor_block_, 1, &start, &run)) resync_cursor_block_ = 0;
@@ -131,6 +135,7 @@ void Replica::maybe_finish_resync_source() {
   fx_->send(m);
   ps_.ids.forget_bitmap();
   ps_.crashed_primary = false;
+  ps_.needs_full_sync = false;
   save();
   repl_ = ReplState::Established;
   peer_disk_ = DiskState::UpToDate;
@@ -142,10 +147,16 @@ void Replica::on_sync_start(const wire::SyncStart& s) {
     protocol_error("peer wants to resync this node while it is Primary");
     return;
   }
+  if (promote_pending_) {
+    protocol_error("peer started a resync towards this node while it asked to become Primary");
+    return;
+  }
   repl_ = ReplState::SyncTarget;
   resync_total_bytes_ = s.total_bytes;
   resync_done_bytes_ = 0;
   sync_done_received_ = false;
+  sync_target_flushing_ = false;
+  sync_target_flushed_ = false;
   peer_disk_ = DiskState::UpToDate;
   log_info("resync from node {} started ({}): {} bytes", cfg_.peer_node_id, s.full ? "full" : "bitmap",
            s.total_bytes);
@@ -161,6 +172,7 @@ void Replica::on_sync_done(uint64_t uuid) {
   sync_done_received_ = true;
   sync_done_uuid_ = uuid;
   sync_done_arrival_ = next_arrival_++;
+  sync_done_epoch_ = epoch_;
   finish_sync_target();
 }
 
@@ -182,10 +194,18 @@ void Replica::finish_sync_target() {
   ps_.ids.current = sync_done_uuid_;
   ps_.ids.bitmap = 0;
   ps_.crashed_primary = false;
+  ps_.needs_full_sync = false;
   bitmap_.clear_all();
+  bool still_connected = sync_done_epoch_ == epoch_ && conn_ == ConnState::Connected;
   if (repl_ == ReplState::SyncTarget) repl_ = ReplState::Established;
-  log_info("resync from node {} finished; data is UpToDate", cfg_.peer_node_id);
-  set_disk(DiskState::UpToDate);
+  if (still_connected) {
+    log_info("resync from node {} finished; data is UpToDate", cfg_.peer_node_id);
+    set_disk(DiskState::UpToDate);
+  } else {
+    // Complete as of SyncDone, but the source may have written since the link broke.
+    log_info("resync from node {} finished after the connection was lost; data is Outdated", cfg_.peer_node_id);
+    set_disk(DiskState::Outdated);
+  }
   fx_->state_changed();
 }
 

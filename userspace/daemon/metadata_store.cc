@@ -30,9 +30,9 @@ PersistentState MetadataStore::load_state() const {
   s.consistent = sb.has(meta::kFlagConsistent);
   s.was_up_to_date = sb.has(meta::kFlagWasUpToDate);
   s.primary = sb.has(meta::kFlagPrimaryInd);
-  // Still marked Primary without a clean shutdown: the daemon died while Primary.
-  s.crashed_primary = sb.has(meta::kFlagCrashedPrimary) || (s.primary && !was_clean_shutdown());
+  s.crashed_primary = sb.has(meta::kFlagCrashedPrimary);
   s.peer_outdated = sb.has(meta::kFlagPeerOutdated);
+  s.needs_full_sync = sb.has(meta::kFlagFullSync);
   return s;
 }
 
@@ -57,6 +57,7 @@ bool MetadataStore::save_state(const PersistentState& s, bool running, std::stri
   if (s.primary) f |= meta::kFlagPrimaryInd;
   if (s.crashed_primary) f |= meta::kFlagCrashedPrimary;
   if (s.peer_outdated) f |= meta::kFlagPeerOutdated;
+  if (s.needs_full_sync) f |= meta::kFlagFullSync;
   if (!running) f |= meta::kFlagCleanShutdown;
   sb.flags = f;
   if (meta::write_superblock(md_.md_fd.get(), md_.layout.sb_offset_bytes, &sb, error) != 0) return false;

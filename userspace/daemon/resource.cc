@@ -10,6 +10,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
+#include "core/attach.h"
 #include "daemon/peer_auth.h"
 
 namespace tandem {
@@ -43,16 +44,19 @@ bool Resource::start(std::string* error) {
   data_size_ = md_.data_size_bytes();
   if (!storage_.open(local_->volume.disk, data_size_, error)) return false;
 
-  PersistentState ps = md_.load_state();
   bool clean = md_.was_clean_shutdown();
+  AttachPlan plan = plan_attach(md_.load_state(), clean);
+  const PersistentState& ps = plan.state;
   ReplicaConfig cfg{static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id),
                     rc.net.protocol, data_size_};
   replica_ = std::make_unique<Replica>(cfg, ps, this);
-  if (!clean && (ps.ids.bitmap != 0 || ps.primary)) {
+  if (!clean)
+    log_warn("the last run did not shut down cleanly{}", ps.crashed_primary ? " (crashed while Primary)"
+                                                           : "; a full resync from the peer will follow");
+  if (plan.mark_all_out_of_sync) {
     // The in-memory bitmap of the last run is lost; without an activity log we cannot tell which blocks
     // changed, so everything is out of sync for the peer.
-    log_warn("the last run did not shut down cleanly{}: marking all data out of sync for the peer",
-             ps.primary ? " while Primary" : "");
+    log_warn("marking all data out of sync for the peer");
     replica_->mark_all_out_of_sync();
   } else {
     DirtyBitmap bm(data_size_);

@@ -1,0 +1,16 @@
+#include "core/attach.h"
+
+namespace tandem {
+
+AttachPlan plan_attach(const PersistentState& stored, bool clean_shutdown) {
+  AttachPlan p;
+  p.state = stored;
+  if (!clean_shutdown) {
+    if (stored.primary) p.state.crashed_primary = true;
+    else p.state.needs_full_sync = true;
+    p.mark_all_out_of_sync = stored.ids.bitmap != 0 || stored.primary;
+  }
+  return p;
+}
+
+}  // namespace tandem
