@@ -153,7 +153,13 @@ void PeerConnector::on_listener(uint32_t) {
     return;
   }
   if (link_) {
-    // The peer dialled again, so it considers the old connection dead: believe it.
+    if (state_ == State::Established) {
+      // Keep a working, authenticated connection rather than let an unauthenticated newcomer replace it. If the
+      // peer restarted, the old connection fails soon (its kernel resets it, or keepalive notices) and the
+      // peer's next attempt is accepted.
+      log_warn("refused connection from {}: already connected to {}", name, peer_name());
+      return;
+    }
     close_link("peer reconnected");
   }
   tune_socket(fd.get());

@@ -247,6 +247,12 @@ void Resource::promotion_done(bool ok, std::string_view message) {
     if (reply) reply->error(11, std::string(message));
     return;
   }
+  if (shutting_down_) {
+    replica_->demote(0);
+    writable_ = replica_->writable();
+    if (reply) reply->error(20, "the resource is going down");
+    return;
+  }
   writable_ = true;
   if (fuse_) {  // already Primary with a device
     if (reply) reply->ok();
@@ -267,9 +273,13 @@ void Resource::start_primary_device() {
                                   promote_reply_.reset();
                                   if (*rc != 0) {
                                     log_error("cannot create the device: {}", *err);
-                                    replica_->demote(0);
-                                    if (reply) reply->error(20, fmt::format("promoted, but the device could not be "
-                                                                            "created ({}); demoted again", *err));
+                                    std::string why = replica_->demote(0);
+                                    writable_ = replica_->writable();
+                                    if (reply)
+                                      reply->error(20, fmt::format("promoted, but the device could not be created "
+                                                                   "({}); {}", *err,
+                                                                   why.empty() ? "demoted again"
+                                                                               : "still Primary: " + why));
                                     return;
                                   }
                                   fuse_ = std::move(*fe);
@@ -358,6 +368,16 @@ void Resource::finish_demote(std::shared_ptr<ControlReply> reply, bool then_down
 
 void Resource::begin_down(std::shared_ptr<ControlReply> reply, bool force) {
   shutting_down_ = true;
+  replica_->cancel_promotion("the resource is going down");
+  if (admin_busy_) {
+    // A device is being created or removed right now (signal path): go down once that has finished.
+    tick_waiters_.push_back([this, reply, force] {
+      if (admin_busy_) return false;
+      begin_down(reply, force);
+      return true;
+    });
+    return;
+  }
   down_reply_ = reply;
   if (force && fuse_) {
     // Signal path: tear the device down even if it is in use (users see I/O errors, data stays consistent).

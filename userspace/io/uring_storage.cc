@@ -180,7 +180,14 @@ int UringStorage::reap(const std::function<void(uint64_t, int)>& done) {
       }
       s.result = res;
     }
-    if (--s.pending_sqes == 0) finish(slot, done);
+    if (--s.pending_sqes == 0) {
+      if (s.result == 0 && s.op.fua &&
+          (s.op.kind == StorageOpKind::Trim || s.op.kind == StorageOpKind::WriteZeroes) &&
+          fdatasync(buffered_fd_.get()) != 0) {
+        s.result = -errno;  // FUA promises durability; fallocate alone does not give it (rare: synchronous)
+      }
+      finish(slot, done);
+    }
   }
   return n;
 }
