@@ -236,7 +236,8 @@ void World::restart(int n) {
   ps.crashed_primary = ps.crashed_primary || (ps.primary && !x.meta.clean);
   ReplicaConfig cfg{static_cast<uint32_t>(n), static_cast<uint32_t>(1 - n), 'C', size_bytes_};
   x.replica = std::make_unique<Replica>(cfg, ps, &x);
-  bool mark_all = !x.meta.clean && (ps.ids.bitmap != 0 || ps.primary);
+  bool mark_all = !x.meta.clean && (ps.ids.bitmap != 0 || ps.primary ||
+                                     (opt_.remark_crashed_primary && ps.crashed_primary));
   if (mark_all)
     x.replica->mark_all_out_of_sync();
   else if (!x.meta.bitmap.empty())

@@ -38,6 +38,7 @@ struct Args {
   bool single = false, verbose = false, determinism = false;
   double io_errors = 0;
   bool secondary_cache_loss = true;
+  bool remark_crashed_primary = false;
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -68,6 +69,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->verbose = true;
     } else if (s == "--check-determinism") {
       a->determinism = true;
+    } else if (s == "--remark-crashed-primary") {
+      a->remark_crashed_primary = true;
     } else if (s == "--no-secondary-cache-loss") {
       a->secondary_cache_loss = false;
     } else if (s == "--io-errors") {
@@ -103,7 +106,8 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> failed;
   for (uint64_t seed = args.first; seed < args.first + args.count; seed++) {
     g_current_seed = seed;
-    tandem::sim::SimOptions opt{seed, args.verbose, args.io_errors, args.secondary_cache_loss};
+    tandem::sim::SimOptions opt{seed, args.verbose, args.io_errors, args.secondary_cache_loss,
+                                args.remark_crashed_primary};
     uint64_t hash = 0;
     try {
       tandem::sim::World w(opt);

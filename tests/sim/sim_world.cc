@@ -17,7 +17,7 @@ World::World(const SimOptions& opt) : opt_(opt), rng_(opt.seed) {
   net_delay_min_us_ = rng_.between(10, 300);
   net_delay_max_us_ = net_delay_min_us_ + rng_.between(0, 3000);
   action_gap_max_us_ = rng_.between(100, 3000);
-  actions_left_ = rng_.between(60, 220);
+  actions_left_ = rng_.between(100, 400);
   for (int i = 0; i < 2; i++) {
     nodes_[i] = std::make_unique<Node>(this, i, size_bytes_);
     model_[i] = DataModel(size_bytes_ / kBlockBytes);

@@ -34,6 +34,9 @@ struct SimOptions {
   // peer writes until the peer flushed them (DRBD's barrier acks), so this loses acknowledged data: see
   // tests/sim/README.md. Off = such nodes have a write-through cache (completed writes survive).
   bool secondary_cache_loss = true;
+  // Proposed daemon fix (see README.md): an unclean restart of a node still flagged crashed_primary marks
+  // every block out of sync again, as the first restart after the crash did. Off = today's Resource::start.
+  bool remark_crashed_primary = false;
 };
 
 struct SimStats {
