@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build check unit asan system demo bench clean
+.PHONY: all deps build check unit asan system demo bench sim clean
 
 all: build
 
@@ -30,6 +30,19 @@ asan: deps
 
 system: build
 	cd $(BUILD) && ctest --output-on-failure -L system
+
+# Deterministic simulator: `make sim SEED=N` replays one seed verbosely, `make sim SEEDS=N` runs N seeds.
+# SIM_FLAGS picks the scenario subset (see tests/sim/README.md); empty = every fault on.
+SEEDS ?= 2000
+SIM_FLAGS ?=
+sim: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target tandem_sim
+ifdef SEED
+	$(BUILD)/tests/sim/tandem_sim --seed $(SEED) -v $(SIM_FLAGS)
+else
+	$(BUILD)/tests/sim/tandem_sim --seeds $(SEEDS) $(SIM_FLAGS)
+endif
 
 demo: build
 	./tools/examples/demo.sh $(BUILD)

@@ -24,7 +24,7 @@ volatile uint64_t g_current_seed = 0;
 // A broken TANDEM_CHECK in the core aborts the process: still say which seed did it.
 void on_abort(int) {
   char buf[160];
-  int n = snprintf(buf, sizeof buf,
+  int n = snprintf(buf, sizeof buf,  // flags: see the FAIL lines' replay commands
                    "\nFAIL seed %llu: aborted (an invariant check failed)\n  replay: make sim SEED=%llu\n",
                    static_cast<unsigned long long>(g_current_seed), static_cast<unsigned long long>(g_current_seed));
   ssize_t ignored = write(g_stderr_fd, buf, static_cast<size_t>(n));
@@ -102,6 +102,12 @@ int main(int argc, char** argv) {
   tandem::log_set_prefix("core");
   signal(SIGABRT, on_abort);
 
+  std::string flags;  // repeated in every replay command so the replay runs the same scenario subset
+  if (!args.secondary_cache_loss) flags += " --no-secondary-cache-loss";
+  if (args.remark_crashed_primary) flags += " --remark-crashed-primary";
+  if (args.io_errors > 0) flags += fmt::format(" --io-errors {}", args.io_errors);
+  std::string make_flags = flags.empty() ? "" : fmt::format(" SIM_FLAGS='{}'", flags.substr(1));
+
   tandem::sim::SimStats total;
   std::vector<uint64_t> failed;
   for (uint64_t seed = args.first; seed < args.first + args.count; seed++) {
@@ -127,8 +133,8 @@ int main(int argc, char** argv) {
       total.identical_checks += s.identical_checks;
       total.split_brains_one_side_unwritten += s.split_brains_one_side_unwritten;
     } catch (const tandem::sim::SimFailure& e) {
-      fmt::print("FAIL seed {}: {}\n  replay: make sim SEED={}   (or: tandem_sim --seed {} -v)\n", seed, e.what(),
-                 seed, seed);
+      fmt::print("FAIL seed {}: {}\n  replay: make sim SEED={}{}   (or: tandem_sim --seed {} -v{})\n", seed, e.what(),
+                 seed, make_flags, seed, flags);
       failed.push_back(seed);
       continue;
     }
