@@ -76,7 +76,8 @@ void World::deliver_handshake(int n, const wire::Message& m, int peer_gen) {
   if (sb || unrelated) {
     (sb ? stats_.split_brains : stats_.unrelated)++;
     int c = gens_.lca(a, b);
-    if (gens_.writes_since(c, a) == 0 || gens_.writes_since(c, b) == 0) stats_.split_brains_one_side_unwritten++;
+    if (sb && (gens_.writes_since(c, a) == 0 || gens_.writes_since(c, b) == 0))
+      stats_.split_brains_one_side_unwritten++;
   }
 }
 
