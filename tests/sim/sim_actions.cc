@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/attach.h"
 #include "tests/sim/sim_world.h"
 
 namespace tandem::sim {
@@ -230,14 +231,13 @@ void World::crash(int n) {
 void World::restart(int n) {
   Node& x = *nodes_[n];
   if (x.up()) return;
-  // As Resource::start and MetadataStore::load_state.
-  PersistentState ps = x.meta.ps;
+  // The daemon's attach rules (core/attach.h), exactly as Resource::start applies them.
   bool clean = x.meta.clean;
-  ps.crashed_primary = ps.crashed_primary || (ps.primary && !x.meta.clean);
+  AttachPlan plan = plan_attach(x.meta.ps, clean);
+  const PersistentState& ps = plan.state;
   ReplicaConfig cfg{static_cast<uint32_t>(n), static_cast<uint32_t>(1 - n), 'C', size_bytes_};
   x.replica = std::make_unique<Replica>(cfg, ps, &x);
-  bool mark_all = !x.meta.clean && (ps.ids.bitmap != 0 || ps.primary ||
-                                     (opt_.remark_crashed_primary && ps.crashed_primary));
+  bool mark_all = plan.mark_all_out_of_sync;
   if (mark_all)
     x.replica->mark_all_out_of_sync();
   else if (!x.meta.bitmap.empty())

@@ -17,7 +17,7 @@ struct AttachPlan {
 // - A Secondary that stopped uncleanly may have lost writes it had acknowledged from its disk's volatile
 //   cache: it needs a full sync as target next time (an activity log will bound this later).
 // - The in-memory bitmap of an unclean run is lost: if this node was tracking changes for its peer (bitmap
-//   UUID set) or was Primary, every block counts as out of sync.
+//   UUID set), was Primary, or still carries an unresolved crash as Primary, every block counts as out of sync.
 AttachPlan plan_attach(const PersistentState& stored, bool clean_shutdown);
 
 }  // namespace tandem

@@ -76,7 +76,7 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
     const NodeView& src = ua ? a : b;
     const NodeView& tgt = ua ? b : a;
     bool bitmap_ok = src.ids.bitmap != 0 && tgt.ids.current == src.ids.bitmap && !tgt.crashed_primary &&
-                     !tgt.needs_full_sync;
+                     !tgt.needs_full_sync && !src.needs_full_sync;
     *why = fmt::format("node {} has usable data, node {} is {}; {} resync", src.node_id, tgt.node_id,
                        to_string(tgt.disk), bitmap_ok ? "bitmap-based" : "full");
     SyncDecision d = bitmap_ok ? SyncDecision::SourceBitmap : SyncDecision::SourceFull;
@@ -91,8 +91,10 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
                          a_src ? a.node_id : b.node_id);
       return a_src ? SyncDecision::SourceFull : SyncDecision::TargetFull;
     }
-    if (a.needs_full_sync != b.needs_full_sync) {
-      // A Secondary that crashed may have lost acknowledged writes from its volatile disk cache.
+    if (a.needs_full_sync || b.needs_full_sync) {
+      // A Secondary that crashed may have lost acknowledged writes from its volatile disk cache. If both did,
+      // their copies may differ anywhere: the lower node id (`a`) is the source, arbitrarily but on both sides
+      // alike.
       bool a_src = b.needs_full_sync;
       *why = fmt::format("same generation, but node {} stopped uncleanly as Secondary: full resync to it",
                          a_src ? b.node_id : a.node_id);
@@ -102,14 +104,16 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
     return SyncDecision::None;
   }
   if (ib.bitmap != 0 && ia.current == ib.bitmap) {
-    *why = fmt::format("node {} holds the generation node {} tracked changes from: bitmap-based resync", a.node_id,
-                       b.node_id);
-    return a.crashed_primary || a.needs_full_sync ? SyncDecision::TargetFull : SyncDecision::TargetBitmap;
+    bool full = a.crashed_primary || a.needs_full_sync || b.needs_full_sync;
+    *why = fmt::format("node {} holds the generation node {} tracked changes from: {}", a.node_id, b.node_id,
+                       full ? "but a node stopped uncleanly, so a full resync" : "bitmap-based resync");
+    return full ? SyncDecision::TargetFull : SyncDecision::TargetBitmap;
   }
   if (ia.bitmap != 0 && ib.current == ia.bitmap) {
-    *why = fmt::format("node {} holds the generation node {} tracked changes from: bitmap-based resync", b.node_id,
-                       a.node_id);
-    return b.crashed_primary || b.needs_full_sync ? SyncDecision::SourceFull : SyncDecision::SourceBitmap;
+    bool full = b.crashed_primary || b.needs_full_sync || a.needs_full_sync;
+    *why = fmt::format("node {} holds the generation node {} tracked changes from: {}", b.node_id, a.node_id,
+                       full ? "but a node stopped uncleanly, so a full resync" : "bitmap-based resync");
+    return full ? SyncDecision::SourceFull : SyncDecision::SourceBitmap;
   }
   if (ib.in_history(ia.current)) {
     *why = fmt::format("node {}'s generation is an ancestor of node {}'s: full resync", a.node_id, b.node_id);

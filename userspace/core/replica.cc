@@ -283,7 +283,7 @@ void Replica::promote(bool force) {
     fx_->promotion_done(true, "already Primary");
     return;
   }
-  if (promote_pending_) {
+  if (promote_pending_ || promote_after_drain_) {
     fx_->promotion_done(false, "a promotion is already in progress");
     return;
   }
@@ -291,6 +291,11 @@ void Replica::promote(bool force) {
   if (!why.empty()) {
     fx_->promotion_done(false, why);
     return;
+  }
+  if (conn_ != ConnState::Connected && peer_writes_in_flight_ > 0) {
+    promote_after_drain_ = true;
+    promote_force_ = force;
+    return;  // continued in peer_write_done
   }
   if (conn_ == ConnState::Connected && handshake_done_) {
     // Ask the peer first so two nodes never both become Primary while connected.
@@ -305,8 +310,9 @@ void Replica::promote(bool force) {
 }
 
 void Replica::cancel_promotion(std::string_view why) {
-  if (!promote_pending_) return;
+  if (!promote_pending_ && !promote_after_drain_) return;
   promote_pending_ = false;
+  promote_after_drain_ = false;
   fx_->promotion_done(false, why);
 }
 
@@ -329,7 +335,11 @@ void Replica::become_primary(bool force) {
   }
   role_ = Role::Primary;
   ps_.primary = true;
-  ps_.needs_full_sync = false;  // its data is now the reference
+  if (ps_.needs_full_sync) {
+    // This node's data is now the reference, but its crash may have changed blocks nobody recorded.
+    bitmap_.set_all();
+    ps_.needs_full_sync = false;
+  }
   save();
   log_info("role Secondary -> Primary{}", force ? " (forced)" : "");
   if (connected) {

@@ -217,6 +217,9 @@ class Replica {
 
   bool promote_pending_ = false;
   bool promote_force_ = false;
+  // A promotion waiting for the previous Primary's writes (received before the connection broke) to reach
+  // our disk, so they cannot land under the new Primary's own writes.
+  bool promote_after_drain_ = false;
 
   std::array<AppWrite, kMaxAppWrites> app_writes_{};
   std::array<AppFlush, kMaxAppFlushes> app_flushes_{};

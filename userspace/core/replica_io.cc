@@ -402,6 +402,10 @@ void Replica::peer_write_done(uint32_t slot, int result) {
   submit_ready_peer_writes();
   maybe_submit_peer_flushes();
   finish_sync_target();
+  if (promote_after_drain_ && peer_writes_in_flight_ == 0) {
+    promote_after_drain_ = false;
+    promote(promote_force_);
+  }
   if (failed && disk_ != DiskState::Inconsistent) {
     // Our copy now lacks a block the Primary believes mirrored (it marked it when it saw the failed ack). Stop
     // claiming good data, so this node is neither promoted nor used as a sync source, and reconnect: the

@@ -147,10 +147,9 @@ void Replica::on_sync_start(const wire::SyncStart& s) {
     protocol_error("peer wants to resync this node while it is Primary");
     return;
   }
-  if (promote_pending_) {
-    protocol_error("peer started a resync towards this node while it asked to become Primary");
-    return;
-  }
+  // The peer decided (it became Primary with --force while we asked to): our data is being replaced, so our
+  // own promotion request is void; the peer's reply, when it comes, is ignored.
+  cancel_promotion("the peer started a resync towards this node");
   repl_ = ReplState::SyncTarget;
   resync_total_bytes_ = s.total_bytes;
   resync_done_bytes_ = 0;
