@@ -196,6 +196,14 @@ Ratios are to the baseline. How to read them:
   with O_DIRECT. On a machine with plenty of free RAM the baseline's sequential figure is partly memory
   bandwidth and varies from run to run with writeback timing.
 - Load average when the run started: $LOADAVG_START (other work on the machine skews the numbers).
+- Why protocol C is CPU-bound here, not network- or latency-bound: raising the queue depth to 32 or switching
+  to protocol A leaves sequential throughput where it is (measured during development: 907 and 893 MiB/s
+  against 889 at QD 8). Each replicated MiB costs, on the same two cores, what the unreplicated path costs
+  (the NBD socket copy and the local write) plus a TCP send copy, a TCP receive copy, the veth/TCP stack
+  on both ends and the peer's own write. tandem already sends data blocks without copying them in user
+  space (zero-copy from the request buffer), receives them straight into the buffers it writes from, and
+  checksums data only with data-integrity-alg. With the peer on its own machine, its half of that work
+  leaves the Primary's CPUs.
 
 ## What runs
 
