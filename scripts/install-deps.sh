@@ -7,6 +7,8 @@ liburing-dev libnl-3-dev libnl-genl-3-dev libboost-program-options-dev libfmt-de
 libfuse3-dev fuse3 libblkid-dev
 fio nbdkit libnbd-bin qemu-utils
 e2fsprogs util-linux iproute2 iptables procps kmod psmisc"
+# The VM tests (tests/vm/) boot a test kernel under QEMU; they skip themselves without it.
+PKGS="$PKGS qemu-system-x86 busybox-static cpio"
 # drbd-utils is only needed to cross-check our example config with `drbdadm dump`.
 PKGS="$PKGS drbd-utils"
 missing=""
