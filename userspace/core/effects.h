@@ -55,6 +55,9 @@ class Effects {
   virtual void promotion_done(bool ok, std::string_view message) = 0;
   // Role or disk state changed (frontends may need to appear, disappear or turn read-only).
   virtual void state_changed() = 0;
+  // Runs the configured handler of that name ("split-brain", "pri-lost-after-sb", ...), if any, without
+  // waiting for it.
+  virtual void run_handler(std::string_view name) {}
 };
 
 }  // namespace tandem

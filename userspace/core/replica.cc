@@ -65,7 +65,8 @@ void Replica::send_state(bool handshake) {
   m.state.disk = disk_;
   m.state.protocol = cfg_.protocol;
   m.state.flags = (ps_.crashed_primary ? wire::kStateCrashedPrimary : 0) | (handshake ? wire::kStateIsHandshake : 0) |
-                  (ps_.needs_full_sync ? wire::kStateNeedsFullSync : 0);
+                  (ps_.needs_full_sync ? wire::kStateNeedsFullSync : 0) |
+                  (discard_my_data_ ? wire::kStateDiscardMyData : 0);
   m.state.data_size_bytes = cfg_.data_size_bytes;
   m.state.current_uuid = ps_.ids.current;
   m.state.bitmap_uuid = ps_.ids.bitmap;
@@ -174,12 +175,38 @@ void Replica::run_handshake() {
     d = SyncDecision::SourceBitmap;
     why += "; this Primary has out-of-sync blocks for the peer";
   }
+  bool call_pri_lost = false;
+  if (d == SyncDecision::SplitBrain) {
+    // Recovery: an explicit `connect --discard-my-data` on one side, else the after-sb-* policy.
+    bool peer_discards = s.flags & wire::kStateDiscardMyData;
+    if (discard_my_data_ && !peer_discards && role_ != Role::Primary) {
+      d = SyncDecision::TargetFull;
+      why += "; this node was told to discard its data (--discard-my-data)";
+    } else if (peer_discards && !discard_my_data_ && s.role != Role::Primary) {
+      d = SyncDecision::SourceFull;
+      why += "; the peer was told to discard its data (--discard-my-data)";
+    } else {
+      SplitBrainOutcome o = resolve_split_brain(cfg_.split_brain,
+                                                {cfg_.node_id, role_, bitmap_.dirty_bytes()},
+                                                {cfg_.peer_node_id, s.role, s.dirty_bytes});
+      why += "; " + o.why;
+      call_pri_lost = o.call_pri_lost_after_sb;
+      if (o.victim == SplitBrainOutcome::Victim::Local) d = SyncDecision::TargetFull;
+      if (o.victim == SplitBrainOutcome::Victim::Peer) d = SyncDecision::SourceFull;
+      if (d != SyncDecision::SplitBrain) log_warn("Split-Brain detected, automatically resolved: {}", why);
+    }
+  }
+  discard_my_data_ = false;  // one-shot
   last_decision_ = fmt::format("{}: {}", to_string(d), why);
   log_info("handshake with node {}: {}", cfg_.peer_node_id, last_decision_);
 
   if (d == SyncDecision::SplitBrain || d == SyncDecision::Unrelated) {
     split_brain_ = d == SyncDecision::SplitBrain;
-    if (split_brain_) log_error("Split-Brain detected, dropping connection: {}", why);
+    if (split_brain_) {
+      log_error("Split-Brain detected, dropping connection: {}", why);
+      fx_->run_handler("split-brain");
+      if (call_pri_lost) fx_->run_handler("pri-lost-after-sb");
+    }
     fx_->drop_connection(true, last_decision_);
     return;
   }

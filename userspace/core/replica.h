@@ -25,6 +25,7 @@
 #include "core/dirty_bitmap.h"
 #include "core/effects.h"
 #include "core/generation.h"
+#include "core/split_brain.h"
 #include "core/states.h"
 
 namespace tandem {
@@ -34,6 +35,7 @@ struct ReplicaConfig {
   uint32_t peer_node_id = 1;
   char protocol = 'C';
   uint64_t data_size_bytes = 0;
+  SplitBrainPolicy split_brain;
 };
 
 struct ReplicaStatus {
@@ -91,8 +93,10 @@ class Replica {
   std::string demote(int device_open_count);
   // Abandons a pending promotion (shutdown): it is answered as refused.
   void cancel_promotion(std::string_view why);
-  // Local data discarded on the next handshake (admin `invalidate` and `connect --discard-my-data` build on it).
   void set_standalone(bool standalone);
+  // `connect --discard-my-data`: if the next handshake finds a split brain, this node gives up its changes and
+  // becomes the target of a full resync (manual split-brain recovery, as in DRBD). One-shot.
+  void set_discard_my_data(bool on) { discard_my_data_ = on; }
   void load_bitmap(const std::vector<uint64_t>& words) { bitmap_.load_words(words); }
   void mark_all_out_of_sync() { bitmap_.set_all(); }
   const DirtyBitmap& bitmap() const { return bitmap_; }
@@ -213,6 +217,7 @@ class Replica {
   uint64_t epoch_ = 0;  // increments at every connect; stale completions and acks are recognised by it
   bool standalone_ = true;
   bool split_brain_ = false;
+  bool discard_my_data_ = false;
   std::string last_decision_;
 
   bool promote_pending_ = false;

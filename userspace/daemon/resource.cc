@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +22,60 @@ constexpr int kDemoteRetryTicks = 100;  // 10 s for in-flight I/O to drain after
 }  // namespace
 
 Resource::Resource(ResourceOptions opts) : opts_(std::move(opts)) {}
+
+bool Resource::split_brain_policy(const config::ResourceConfig& rc, SplitBrainPolicy* p, std::string* error) {
+  if (const std::string* v = rc.net.get("after-sb-0pri")) {
+    std::string node;
+    if (!parse_after_sb_0pri(*v, &p->pri0, &node)) {
+      *error = fmt::format("resource {}: after-sb-0pri {} is not a policy tandem knows", rc.name, *v);
+      return false;
+    }
+    if (p->pri0 == AfterSb0::DiscardNode) {
+      const config::HostConfig* h = rc.find_host(node);
+      if (!h) {
+        *error = fmt::format("resource {}: after-sb-0pri discard-node-{} names no host of the resource", rc.name, node);
+        return false;
+      }
+      p->discard_node_id = static_cast<uint32_t>(h->node_id);
+    }
+  }
+  if (const std::string* v = rc.net.get("after-sb-1pri"); v && !parse_after_sb_1pri(*v, &p->pri1)) {
+    *error = fmt::format("resource {}: after-sb-1pri {} is not a policy tandem knows", rc.name, *v);
+    return false;
+  }
+  if (const std::string* v = rc.net.get("after-sb-2pri"); v && !parse_after_sb_2pri(*v, &p->pri2)) {
+    *error = fmt::format("resource {}: after-sb-2pri {} is not a policy tandem knows", rc.name, *v);
+    return false;
+  }
+  return true;
+}
+
+void Resource::run_handler(std::string_view name) {
+  const std::string* cmd = opts_.config.handlers.get(name);
+  if (!cmd || cmd->empty()) return;
+  log_info("calling handler {}: {}", name, *cmd);
+  // Environment as DRBD's handlers get it, plus TANDEM_* names.
+  std::vector<std::string> env = {
+      "DRBD_RESOURCE=" + opts_.config.name,      "TANDEM_RESOURCE=" + opts_.config.name,
+      "DRBD_PEER=" + peer_->name,                "DRBD_PEER_ADDRESS=" + peer_->address,
+      "DRBD_PEER_AF=ipv4",                       fmt::format("DRBD_PEER_NODE_ID={}", peer_->node_id),
+      fmt::format("DRBD_MINOR={}", local_->volume.minor < 0 ? 0 : local_->volume.minor),
+      "DRBD_VOLUME=0",                           fmt::format("DRBD_MY_ROLE={}", to_string(replica_->role())),
+      "TANDEM_HANDLER=" + std::string(name),     "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  std::vector<char*> envp;  // built before fork: the child of a threaded process may only make async-safe calls
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  // Double fork: the handler runs detached and never becomes a zombie of the daemon; the loop never waits.
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (fork() != 0) _exit(0);
+    setsid();
+    execle("/bin/sh", "sh", "-c", cmd->c_str(), static_cast<char*>(nullptr), envp.data());
+    _exit(127);
+  }
+  if (pid > 0) waitpid(pid, nullptr, 0);
+  else log_error("cannot start handler {}: {}", name, strerror(errno));
+}
 
 Resource::~Resource() {
   if (admin_thread_.joinable()) admin_thread_.join();
@@ -49,6 +104,7 @@ bool Resource::start(std::string* error) {
   const PersistentState& ps = plan.state;
   ReplicaConfig cfg{static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id),
                     rc.net.protocol, data_size_};
+  if (!split_brain_policy(rc, &cfg.split_brain, error)) return false;
   replica_ = std::make_unique<Replica>(cfg, ps, this);
   if (!clean)
     log_warn("the last run did not shut down cleanly{}", ps.crashed_primary ? " (crashed while Primary)"
@@ -220,6 +276,10 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
   }
   if (shutting_down_) return reply->error(20, "the resource is going down");
   if (cmd == "connect") {
+    bool discard = words.size() > 1 && words[1] == "--discard-my-data";
+    if (discard && replica_->role() == Role::Primary)
+      return reply->error(11, "--discard-my-data on a Primary: demote it first (secondary)");
+    if (discard) replica_->set_discard_my_data(true);
     replica_->set_standalone(false);
     connector_->enable();
     return reply->ok();

@@ -58,8 +58,10 @@ class Resource final : public Effects, public BlockTarget {
   uint64_t new_uuid() override;
   void promotion_done(bool ok, std::string_view message) override;
   void state_changed() override;
+  void run_handler(std::string_view name) override;
 
  private:
+  static bool split_brain_policy(const config::ResourceConfig& rc, SplitBrainPolicy* p, std::string* error);
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
   void on_tick();
   void reap_storage();

@@ -84,5 +84,6 @@ inline constexpr uint8_t kStateCrashedPrimary = 1u << 0;
 inline constexpr uint8_t kStateIsHandshake = 1u << 1;  // first State of a connection: run the sync decision
 inline constexpr uint8_t kStatePromotePending = 1u << 2;
 inline constexpr uint8_t kStateNeedsFullSync = 1u << 3;  // stopped uncleanly as Secondary
+inline constexpr uint8_t kStateDiscardMyData = 1u << 4;  // connect --discard-my-data: loses a split brain
 
 }  // namespace tandem::wire

@@ -90,10 +90,10 @@ struct AppIo {
 
 class Cluster {
  public:
-  Cluster(uint64_t seed, uint64_t size_bytes, char protocol = 'C') : rng_(seed) {
+  Cluster(uint64_t seed, uint64_t size_bytes, char protocol = 'C', SplitBrainPolicy sb = {}) : rng_(seed) {
     for (int i = 0; i < 2; i++) {
       nodes_[i] = std::make_unique<SimNode>(this, i, size_bytes);
-      ReplicaConfig cfg{static_cast<uint32_t>(i), static_cast<uint32_t>(1 - i), protocol, size_bytes};
+      ReplicaConfig cfg{static_cast<uint32_t>(i), static_cast<uint32_t>(1 - i), protocol, size_bytes, sb};
       nodes_[i]->replica = std::make_unique<Replica>(cfg, PersistentState{}, nodes_[i].get());
     }
   }

@@ -47,7 +47,8 @@ void Connection::run() {
   ExportState state;
   state.size_bytes = target_->size_bytes();
   state.transmission_flags = transmission_flags_for(target_->writable());
-  if (run_handshake(fd, config_->handshake, state, client_) == HandshakeOutcome::Transmission) {
+  if (config_->skip_handshake ||
+      run_handshake(fd, config_->handshake, state, client_) == HandshakeOutcome::Transmission) {
     size_bytes_ = state.size_bytes;
     read_only_ = (state.transmission_flags & kTxReadOnly) != 0;
     log_info("{}: connected, export size {} bytes{}", client_, size_bytes_, read_only_ ? ", read-only" : "");

@@ -40,6 +40,9 @@ struct ConnectionConfig {
   uint32_t slot_keep_bytes = 1u << 20;          // Slot buffers up to this size are kept for reuse.
   int handshake_timeout_ms = 30000;             // A client that connects and says nothing is dropped.
   int send_timeout_ms = 60000;                  // A client that stops reading replies is dropped.
+  // The kernel's NBD client does no negotiation: the daemon tells it size and flags through netlink or
+  // ioctls and hands it a socket already in the transmission phase (frontend/kernel_nbd/).
+  bool skip_handshake = false;
 };
 
 class Connection {

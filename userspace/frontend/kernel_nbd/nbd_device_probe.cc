@@ -1,0 +1,111 @@
+#include "frontend/kernel_nbd/nbd_device_probe.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "frontend/fuse_loop/mount_table.h"
+#include "frontend/kernel_nbd/nbd_netlink.h"
+
+namespace tandem::kernel_nbd {
+
+namespace {
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+}  // namespace
+
+bool nbd_driver_available(std::string* why) {
+  std::string netlink_why;
+  if (nbd_netlink_family_present(&netlink_why)) {
+    if (why != nullptr) *why = netlink_why;
+    return true;
+  }
+  for (const char* path : {"/sys/module/nbd", "/dev/nbd0"}) {
+    if (exists(path)) {
+      if (why != nullptr) *why = fmt::format("{} exists (netlink: {})", path, netlink_why);
+      return true;
+    }
+  }
+  if (why != nullptr) *why = fmt::format("no nbd driver: {}; no /sys/module/nbd, no /dev/nbd0", netlink_why);
+  return false;
+}
+
+int nbd_device_busy(int index, std::string* why) {
+  std::string path = fmt::format("/dev/nbd{}", index);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    int e = errno;
+    *why = fmt::format("{}: stat: {}", path, std::strerror(e));
+    return -e;
+  }
+  std::vector<MountEntry> mounts;
+  std::string error;
+  if (read_mountinfo(&mounts, &error) == 0) {
+    for (const MountEntry& m : mounts) {
+      if (m.major == major(st.st_rdev) && m.minor == minor(st.st_rdev)) {
+        *why = path + " is mounted on " + m.mount_point;
+        return 1;
+      }
+    }
+  } else {
+    log_warn("{}: busy check without the mount table: {}", path, error);
+  }
+  if (DIR* d = ::opendir(fmt::format("/sys/block/nbd{}/holders", index).c_str())) {
+    std::string holder;
+    while (dirent* ent = ::readdir(d)) {
+      if (ent->d_name[0] != '.') {
+        holder = ent->d_name;
+        break;
+      }
+    }
+    ::closedir(d);
+    if (!holder.empty()) {
+      *why = path + " is held by " + holder;
+      return 1;
+    }
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == EBUSY) {
+      *why = path + " is opened exclusively by another process (mounted elsewhere, mkfs, fsck, ...)";
+      return 1;
+    }
+    *why = fmt::format("{}: open(O_EXCL) probe: {}", path, std::strerror(e));
+    return -e;
+  }
+  ::close(fd);
+  return 0;
+}
+
+bool nbd_device_connected(int index) { return exists(fmt::format("/sys/block/nbd{}/pid", index)); }
+
+std::vector<int> nbd_devices_with_backend(const std::string& backend_identifier) {
+  std::vector<int> out;
+  if (backend_identifier.empty()) return out;
+  DIR* d = ::opendir("/sys/block");
+  if (d == nullptr) return out;
+  while (dirent* ent = ::readdir(d)) {
+    std::string name = ent->d_name;
+    if (name.size() <= 3 || name.compare(0, 3, "nbd") != 0) continue;
+    char* end = nullptr;
+    long index = std::strtol(name.c_str() + 3, &end, 10);
+    if (end == nullptr || *end != '\0' || index < 0) continue;
+    std::ifstream f("/sys/block/" + name + "/backend");
+    std::string line;
+    if (f && std::getline(f, line) && line == backend_identifier) out.push_back(static_cast<int>(index));
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace tandem::kernel_nbd
