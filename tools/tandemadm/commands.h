@@ -54,7 +54,11 @@ struct Command {
   X(dstate)                   \
   X(show_gi)                  \
   X(wait_connect)             \
-  X(wait_sync)
+  X(wait_sync)                \
+  X(invalidate)               \
+  X(invalidate_remote)        \
+  X(outdate)                  \
+  X(new_current_uuid)
 
 #define TANDEMADM_DECLARE_COMMAND(id) extern const Command kCommand_##id;
 TANDEMADM_COMMANDS(TANDEMADM_DECLARE_COMMAND)

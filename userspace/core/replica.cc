@@ -110,6 +110,22 @@ void Replica::peer_message(const wire::Message& m) {
     case MsgType::SyncDone: on_sync_done(m.uuid); break;
     case MsgType::PromoteRequest: on_promote_request(); break;
     case MsgType::PromoteReply: on_promote_reply(m.granted != 0); break;
+    case MsgType::Invalidate: {
+      std::string why = invalidate();
+      if (!why.empty()) log_warn("peer asked this node to invalidate its data; refused: {}", why);
+      break;
+    }
+    case MsgType::NewUuid:
+      if (disk_ != DiskState::Inconsistent || ps_.ids.current != kUuidJustCreated || role_ == Role::Primary) {
+        protocol_error("NewUuid (skip initial sync) while this node is not freshly created");
+        break;
+      }
+      ps_.ids.current = m.uuid;
+      ps_.ids.bitmap = 0;
+      bitmap_.clear_all();
+      log_info("new-current-uuid --clear-bitmap from the peer: initial sync skipped");
+      set_disk(DiskState::UpToDate);
+      break;
     default: protocol_error(fmt::format("unexpected message type {} in the replication stream", int(m.type)));
   }
 }
@@ -453,6 +469,68 @@ ReplicaStatus Replica::status() const {
   s.last_decision = last_decision_;
   if (repl_ == ReplState::SyncTarget) s.out_of_sync_bytes = peer_state_.dirty_bytes;
   return s;
+}
+
+}  // namespace tandem
+
+namespace tandem {
+
+std::string Replica::invalidate() {
+  if (role_ == Role::Primary) return "cannot invalidate the data of a Primary; demote it first";
+  if (repl_ == ReplState::SyncTarget) return "already SyncTarget";
+  ps_.needs_full_sync = true;
+  set_disk(DiskState::Inconsistent);
+  log_info("invalidated: local data will be replaced by a full resync from the peer");
+  // Reconnect so the handshake starts the resync.
+  if (conn_ == ConnState::Connected) fx_->drop_connection(false, "invalidate: resync from the peer");
+  return "";
+}
+
+std::string Replica::invalidate_remote() {
+  if (conn_ != ConnState::Connected || !handshake_done_) return "not connected to the peer";
+  if (peer_role_ == Role::Primary) return "the peer is Primary; its data cannot be invalidated";
+  if (disk_ != DiskState::UpToDate) return fmt::format("local data is {}, not UpToDate", to_string(disk_));
+  if (repl_ != ReplState::Established) return "a resync is already running";
+  wire::Message m;
+  m.type = wire::MsgType::Invalidate;
+  fx_->send(m);
+  return "";
+}
+
+std::string Replica::outdate() {
+  if (role_ == Role::Primary) return "cannot outdate a Primary";
+  if (disk_ == DiskState::Outdated) return "";
+  if (disk_ != DiskState::UpToDate && disk_ != DiskState::Consistent)
+    return fmt::format("local data is {}; only UpToDate or Consistent data can be outdated", to_string(disk_));
+  set_disk(DiskState::Outdated);
+  return "";
+}
+
+std::string Replica::new_current_uuid(bool clear_bitmap) {
+  if (clear_bitmap) {
+    if (conn_ != ConnState::Connected || !handshake_done_) return "--clear-bitmap needs the peer connected";
+    if (disk_ != DiskState::Inconsistent || ps_.ids.current != kUuidJustCreated ||
+        peer_disk_ != DiskState::Inconsistent || peer_state_.current_uuid != kUuidJustCreated)
+      return "--clear-bitmap only skips the initial sync of two freshly created nodes (both Inconsistent)";
+    if (role_ == Role::Primary || peer_role_ == Role::Primary) return "--clear-bitmap needs both nodes Secondary";
+    uint64_t u = fx_->new_uuid();
+    wire::Message m;
+    m.type = wire::MsgType::NewUuid;
+    m.uuid = u;
+    fx_->send(m);
+    ps_.ids.current = u;
+    ps_.ids.bitmap = 0;
+    bitmap_.clear_all();
+    log_info("new-current-uuid --clear-bitmap: both nodes declared UpToDate without the initial sync");
+    set_disk(DiskState::UpToDate);
+    return "";
+  }
+  if (disk_ != DiskState::UpToDate) return fmt::format("local data is {}, not UpToDate", to_string(disk_));
+  if (conn_ == ConnState::Connected && handshake_done_)
+    return "new-current-uuid without --clear-bitmap is for a disconnected node (e.g. before shipping a disk copy)";
+  ps_.ids.start_new_generation(fx_->new_uuid());
+  save();
+  return "";
 }
 
 }  // namespace tandem

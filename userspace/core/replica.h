@@ -94,6 +94,17 @@ class Replica {
   // Abandons a pending promotion (shutdown): it is answered as refused.
   void cancel_promotion(std::string_view why);
   void set_standalone(bool standalone);
+  // DRBD's data admin commands; each returns an empty string on success, else why it was refused.
+  // invalidate: discard local data, become SyncTarget (full) at the next handshake (reconnects if connected).
+  std::string invalidate();
+  // invalidate-remote: ask the connected peer to invalidate itself (this node becomes SyncSource).
+  std::string invalidate_remote();
+  // outdate: mark consistent data Outdated (it then refuses promotion without --force).
+  std::string outdate();
+  // new-current-uuid: start a new data generation. With clear_bitmap, on two connected fresh nodes, declare
+  // both UpToDate without the initial sync (for disks known to be identical, e.g. both zeroed).
+  std::string new_current_uuid(bool clear_bitmap);
+
   // `connect --discard-my-data`: if the next handshake finds a split brain, this node gives up its changes and
   // becomes the target of a full resync (manual split-brain recovery, as in DRBD). One-shot.
   void set_discard_my_data(bool on) { discard_my_data_ = on; }

@@ -289,6 +289,14 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     connector_->disable("administrative disconnect");
     return reply->ok();
   }
+  if (cmd == "invalidate" || cmd == "invalidate-remote" || cmd == "outdate" || cmd == "new-current-uuid") {
+    bool clear_bitmap = words.size() > 1 && words[1] == "--clear-bitmap";
+    std::string why = cmd == "invalidate"          ? replica_->invalidate()
+                      : cmd == "invalidate-remote" ? replica_->invalidate_remote()
+                      : cmd == "outdate"           ? replica_->outdate()
+                                                   : replica_->new_current_uuid(clear_bitmap);
+    return why.empty() ? reply->ok() : reply->error(11, why);
+  }
   if (admin_busy_ || promote_reply_) return reply->error(20, "another role change is in progress; retry");
   if (cmd == "primary") {
     promote_reply_ = reply;

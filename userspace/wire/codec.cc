@@ -24,7 +24,9 @@ uint32_t fixed_size(MsgType t) {
     case MsgType::ResyncData:
     case MsgType::ResyncAck: return kResyncFixedSize;
     case MsgType::SyncStart: return kSyncStartSize;
-    case MsgType::SyncDone: return kSyncDoneSize;
+    case MsgType::SyncDone:
+    case MsgType::NewUuid: return kSyncDoneSize;
+    case MsgType::Invalidate: return 0;
     case MsgType::Ping:
     case MsgType::PingAck:
     case MsgType::PromoteRequest: return 0;
@@ -69,6 +71,8 @@ std::string_view type_name(MsgType t) {
     case MsgType::PingAck: return "PingAck";
     case MsgType::PromoteRequest: return "PromoteRequest";
     case MsgType::PromoteReply: return "PromoteReply";
+    case MsgType::Invalidate: return "Invalidate";
+    case MsgType::NewUuid: return "NewUuid";
   }
   return "?";
 }
@@ -135,7 +139,9 @@ uint32_t encode(const Message& m, uint8_t* out, bool checksum_data) {
       w.u64(m.sync_start.full);
       w.u64(m.sync_start.total_bytes);
       break;
-    case MsgType::SyncDone: w.u64(m.uuid); break;
+    case MsgType::SyncDone:
+    case MsgType::NewUuid: w.u64(m.uuid); break;
+    case MsgType::Invalidate: break;
     case MsgType::PromoteReply:
       w.u32(m.granted);
       w.u32(0);
@@ -326,7 +332,9 @@ bool decode_payload_parts(const FrameHeader& h, const uint8_t* payload, const ui
       m->sync_start.full = r.u64();
       m->sync_start.total_bytes = r.u64();
       break;
-    case MsgType::SyncDone: m->uuid = r.u64(); break;
+    case MsgType::SyncDone:
+    case MsgType::NewUuid: m->uuid = r.u64(); break;
+    case MsgType::Invalidate: break;
     case MsgType::PromoteReply:
       m->granted = r.u32();
       r.u32();

@@ -47,8 +47,10 @@ enum class MsgType : uint16_t {
   PingAck = 14,
   PromoteRequest = 15,  // asks the peer's consent before becoming Primary while connected
   PromoteReply = 16,
+  Invalidate = 17,   // invalidate-remote: the receiver discards its data and becomes SyncTarget
+  NewUuid = 18,      // new-current-uuid --clear-bitmap: both adopt this UUID as UpToDate without a sync
 };
-inline constexpr uint16_t kMaxMsgType = 16;
+inline constexpr uint16_t kMaxMsgType = 18;
 
 // Fixed payload sizes (bytes before any data block).
 inline constexpr uint32_t kHelloSize = 4 + 4 + kNonceBytes + 4;        // node_id, expected_peer, nonce, flags

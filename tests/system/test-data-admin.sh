@@ -1,0 +1,88 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# DRBD's data admin commands on real processes:
+#  - new-current-uuid --clear-bitmap on two fresh, connected nodes: both UpToDate, no initial sync;
+#  - invalidate on the Secondary after its backing file was damaged behind tandem's back: full resync repairs it;
+#  - invalidate-remote from the Primary: the same, started from the other side;
+#  - outdate on a disconnected Secondary: its promotion is then refused.
+# Needs root, ip netns, /dev/fuse, loop devices, fio with the nbd engine. Exits 77 with "SKIP: reason" otherwise.
+set -euo pipefail
+
+TS_NAME=adm
+LIB=$(cd "$(dirname "$0")/lib" && pwd)
+# shellcheck source=lib/common.sh
+. "$LIB/common.sh"
+# shellcheck source=lib/netns.sh
+. "$LIB/netns.sh"
+# shellcheck source=lib/tandem.sh
+. "$LIB/tandem.sh"
+# shellcheck source=lib/cleanup.sh
+. "$LIB/cleanup.sh"
+cleanup_init
+
+require_root
+require_fuse_loop
+require_tools fio cmp dd truncate timeout
+fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio was built without the nbd ioengine"
+require_netns
+tandem_binaries
+
+damage_beta() {  # overwrite 64 KiB in the middle of beta's data region, behind tandem's back
+  dd if=/dev/urandom of="$DISK_beta" bs=64k count=1 seek=100 conv=notrunc status=none || fail "damaging beta"
+  if cmp -s -n "$(data_size_of)" "$DISK_alpha" "$DISK_beta"; then fail "the damage did not change beta's data"; fi
+}
+
+step "two fresh nodes: new-current-uuid --clear-bitmap skips the initial sync"
+tandem_setup dadm 14 128 r0
+for h in alpha beta; do
+  adm_ok "$h" create-md "$RES"
+  adm_ok "$h" up "$RES"
+done
+wait_connected alpha
+adm_ok alpha new-current-uuid "$RES" --clear-bitmap
+wait_until 10 "both UpToDate" both_uptodate alpha || fail "alpha dstate '$(node_dstate alpha)'"
+wait_until 10 "both UpToDate" both_uptodate beta || fail "beta dstate '$(node_dstate beta)'"
+sent=$(status_json alpha | json_num resync-sent)
+[ "$sent" = 0 ] || fail "an initial sync ran anyway ($sent bytes)"
+info "both UpToDate, $sent bytes resynced"
+
+step "alpha Primary without --force; write data"
+adm_ok alpha primary "$RES"
+timeout 60 fio --name=w --ioengine=nbd --uri="nbd+unix:///?socket=$RUN_alpha/$RES.nbd" --direct=1 --rw=write \
+  --bs=1M --size=32M --output="$WORK/fio.out" >/dev/null || fail "fio: $(tail -n 3 "$WORK/fio.out")"
+wait_idle alpha
+compare_data_regions
+
+step "damage beta's copy; invalidate on beta repairs it"
+damage_beta
+adm_expect 11 alpha invalidate "$RES"  # refused on the Primary
+adm_ok beta invalidate "$RES"
+wait_connected beta
+wait_synced beta
+wait_synced alpha
+wait_idle alpha
+compare_data_regions
+
+step "damage beta's copy again; invalidate-remote on alpha repairs it"
+damage_beta
+adm_ok alpha invalidate-remote "$RES"
+sleep 1
+wait_connected alpha
+wait_synced alpha
+wait_synced beta
+wait_idle alpha
+compare_data_regions
+
+step "outdate a disconnected Secondary: it refuses promotion"
+adm_ok beta disconnect "$RES"
+adm_ok beta outdate "$RES"
+local_dstate_is beta Outdated || fail "beta dstate '$(node_dstate beta)' after outdate"
+adm_ok alpha secondary "$RES"
+adm_expect 11 beta primary "$RES"
+
+step "down both nodes"
+ADM_TIMEOUT_S=30 adm alpha down "$RES" >/dev/null || fail "alpha down"
+ADM_TIMEOUT_S=30 adm beta down "$RES" >/dev/null || fail "beta down"
+
+echo
+echo "PASS"

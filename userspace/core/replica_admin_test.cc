@@ -1,0 +1,92 @@
+// invalidate, invalidate-remote, outdate, new-current-uuid on the deterministic two-node harness.
+#include <gtest/gtest.h>
+
+#include "core/replica.h"
+#include "core/testing/two_node_harness.h"
+
+namespace tandem {
+namespace {
+
+using testing::AppIo;
+using testing::Cluster;
+constexpr uint64_t kSize = 4 << 20;
+
+void synced_pair(Cluster& c) {
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);
+  c.run();
+  ASSERT_EQ(c.replica(1).status().disk, DiskState::UpToDate);
+}
+
+// The harness does not reconnect by itself (the daemon's connector does): reconnect after a drop.
+void reconnect_if_dropped(Cluster& c) {
+  if (!c.connected()) c.connect();
+  c.run();
+}
+
+TEST(ReplicaAdmin, NewCurrentUuidClearBitmapSkipsTheInitialSync) {
+  Cluster c(41, kSize);
+  c.node(0).disk[100] = 5;  // the disks differ, but the admin says they are the same: no copy happens
+  c.connect();
+  c.run();
+  EXPECT_EQ(c.replica(0).new_current_uuid(true), "");
+  c.run();
+  EXPECT_EQ(c.replica(0).status().disk, DiskState::UpToDate);
+  EXPECT_EQ(c.replica(1).status().disk, DiskState::UpToDate);
+  EXPECT_EQ(c.replica(0).status().ids.current, c.replica(1).status().ids.current);
+  EXPECT_EQ(c.replica(0).status().resync_bytes_sent, 0u);
+  EXPECT_EQ(c.node(1).disk[100], 0);
+  // Not on nodes that already have data.
+  EXPECT_NE(c.replica(0).new_current_uuid(true), "");
+}
+
+TEST(ReplicaAdmin, InvalidateResyncsEverythingFromThePeer) {
+  Cluster c(42, kSize);
+  synced_pair(c);
+  c.node(1).disk[4096] = 0x77;  // damage behind tandem's back
+  EXPECT_NE(c.replica(0).invalidate(), "");  // refused on the Primary
+  EXPECT_EQ(c.replica(1).invalidate(), "");
+  c.run();
+  reconnect_if_dropped(c);
+  EXPECT_EQ(c.replica(1).status().disk, DiskState::UpToDate);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+TEST(ReplicaAdmin, InvalidateRemote) {
+  Cluster c(43, kSize);
+  synced_pair(c);
+  c.node(1).disk[8192] = 0x66;
+  EXPECT_NE(c.replica(1).invalidate_remote(), "");  // the peer (node 0) is Primary
+  EXPECT_EQ(c.replica(0).invalidate_remote(), "");
+  c.run();
+  reconnect_if_dropped(c);
+  EXPECT_EQ(c.replica(1).status().disk, DiskState::UpToDate);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+TEST(ReplicaAdmin, OutdateRefusesPromotion) {
+  Cluster c(44, kSize);
+  synced_pair(c);
+  EXPECT_NE(c.replica(0).outdate(), "");  // Primary
+  c.disconnect();
+  EXPECT_EQ(c.replica(1).outdate(), "");
+  EXPECT_EQ(c.replica(1).status().disk, DiskState::Outdated);
+  c.replica(1).promote(false);
+  EXPECT_EQ(c.node(1).promote_result, 0);
+}
+
+TEST(ReplicaAdmin, NewCurrentUuidWhileDisconnectedTracksChanges) {
+  Cluster c(45, kSize);
+  synced_pair(c);
+  ASSERT_EQ(c.replica(0).demote(0), "");
+  c.run();
+  c.disconnect();
+  uint64_t before = c.replica(1).status().ids.current;
+  EXPECT_EQ(c.replica(0).new_current_uuid(false), "");
+  EXPECT_NE(c.replica(0).status().ids.current, before);
+  EXPECT_EQ(c.replica(0).status().ids.bitmap, before);
+}
+
+}  // namespace
+}  // namespace tandem
