@@ -20,6 +20,7 @@ check: build asan
 	cd $(BUILD) && ctest --output-on-failure -L unit
 	cd $(ASAN_BUILD) && ctest --output-on-failure -L unit
 	cd $(BUILD) && ctest --output-on-failure -L system
+	cd $(BUILD) && ctest --output-on-failure -L vm
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
