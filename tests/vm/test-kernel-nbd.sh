@@ -7,7 +7,8 @@
 #   - fio random 4 KiB writes at QD 32 with crc32c verification on the raw device;
 #   - blkdiscard zeroes the in-memory disk (trim reaches the target);
 #   - SIGTERM disconnects: size 0, no pid;
-#   - (netlink) a device left connected by a killed server is disconnected by the next start.
+#   - (netlink) a device left connected by a killed server is disconnected by the next start, and a device
+#     of a live server with the same backend identifier is left alone.
 # Sizes are small: the guest CPU is emulated.
 set -euo pipefail
 B=${TANDEM_BUILD_DIR:?TANDEM_BUILD_DIR must name the build tree}
@@ -132,6 +133,13 @@ kill -KILL "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 start_server netlink restarted
 grep -q "left by a previous run" "$work/restarted.err" || fail "the restart did not report the stale device"
 [ "$idx" = "$old_idx" ] || [ ! -e "/sys/block/nbd$old_idx/pid" ] || fail "stale /dev/nbd$old_idx still connected"
+first_pid=$server_pid first_idx=$idx
+start_server netlink second  # Same resource, first server alive: it must leave /dev/nbd$first_idx alone.
+[ "$idx" != "$first_idx" ] || fail "the second server got the first one's device"
+[ -e "/sys/block/nbd$first_idx/pid" ] || fail "the second server disconnected a live server's device"
+grep -q "is alive; leaving it alone" "$work/second.err" || fail "the second server did not notice the live device"
+stop_server second
+server_pid=$first_pid idx=$first_idx dev=/dev/nbd$first_idx
 stop_server restarted
 
 echo "PASS: kernel NBD frontend (netlink and ioctl) in $(( $(date +%s) - t0 )) s"

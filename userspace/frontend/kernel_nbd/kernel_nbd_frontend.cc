@@ -2,6 +2,7 @@
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -47,6 +48,14 @@ KernelNbdFrontend::~KernelNbdFrontend() { stop(); }
 
 void KernelNbdFrontend::clean_stale_devices() {
   for (int index : kernel_nbd::nbd_devices_with_backend(options_.backend_identifier)) {
+    // Only a device whose connecting task is gone is a leftover; a live one belongs to another running
+    // daemon (e.g. two nodes in network namespaces of one kernel) and is none of our business.
+    int pid = kernel_nbd::nbd_device_pid(index);
+    if (pid > 0 && ::access(fmt::format("/proc/{}", pid).c_str(), F_OK) == 0) {
+      log_warn("resource {}: /dev/nbd{} carries our backend identifier \"{}\" but task {} that connected it is "
+               "alive; leaving it alone", resource_, index, options_.backend_identifier, pid);
+      continue;
+    }
     log_warn("resource {}: /dev/nbd{} is still connected for \"{}\" (left by a previous run); disconnecting it",
              resource_, index, options_.backend_identifier);
     std::string error;

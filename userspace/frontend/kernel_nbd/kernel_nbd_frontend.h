@@ -18,8 +18,10 @@
 // the caller's (control) thread; the serving thread only reads the socket and calls the target. It sets
 // PR_SET_IO_FLUSHER when allowed, so memory reclaim inside it does not recurse into the device.
 //
-// Crash leftovers: with a backend identifier (default "tandem:RESOURCE"), start() first disconnects any
-// device that a previous run of this resource left connected (its socket died with that process).
+// Crash leftovers: start() first disconnects any device that carries our backend identifier (netlink
+// NBD_ATTR_BACKEND_IDENTIFIER, /sys/block/nbdN/backend) and whose connecting task is gone: what a killed
+// previous run left connected (its socket died with that process). The identifier must be unique per node
+// and resource ("tandem:RES@NODE"): two nodes may share one kernel in tests.
 //
 // Threading: start/stop/open_count/device_path are for one controlling thread.
 #pragma once
@@ -51,7 +53,7 @@ struct KernelNbdOptions {
   // After the socket died (daemon killed), how long I/O waits for a reconnect before failing with EIO.
   // Netlink only.
   uint32_t dead_conn_timeout_s = 10;
-  std::string backend_identifier;  // "" -> "tandem:" + resource.
+  std::string backend_identifier;  // "" -> "tandem:" + resource; the daemon should add "@" + node name.
   std::chrono::milliseconds stop_timeout{10000};  // Kernel disconnect, then in-flight drain.
   uint32_t slots = 64;  // Requests in flight towards the target (the kernel keeps up to 128 queued).
 };

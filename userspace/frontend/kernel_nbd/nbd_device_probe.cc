@@ -89,6 +89,13 @@ int nbd_device_busy(int index, std::string* why) {
 
 bool nbd_device_connected(int index) { return exists(fmt::format("/sys/block/nbd{}/pid", index)); }
 
+int nbd_device_pid(int index) {
+  std::ifstream f(fmt::format("/sys/block/nbd{}/pid", index));
+  long pid = -1;
+  if (!(f >> pid) || pid <= 0) return -1;
+  return static_cast<int>(pid);
+}
+
 std::vector<int> nbd_devices_with_backend(const std::string& backend_identifier) {
   std::vector<int> out;
   if (backend_identifier.empty()) return out;

@@ -21,6 +21,9 @@ int nbd_device_busy(int index, std::string* why);
 // Whether /sys/block/nbdN shows a connection (its pid file exists).
 bool nbd_device_connected(int index);
 
+// The task that connected /dev/nbdN (/sys/block/nbdN/pid), or -1 when not connected.
+int nbd_device_pid(int index);
+
 // Devices whose /sys/block/nbdN/backend equals `backend_identifier` (set through netlink at CONNECT).
 std::vector<int> nbd_devices_with_backend(const std::string& backend_identifier);
 
