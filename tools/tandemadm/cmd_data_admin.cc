@@ -2,6 +2,7 @@
 //   invalidate RES          this node's data is discarded and fully resynced from the peer
 //   invalidate-remote RES   the peer's data is discarded and fully resynced from this node
 //   outdate RES             mark this node's data Outdated (promotion then needs --force)
+//   verify RES              compare both replicas online; differing blocks are marked out of sync (see status)
 //   new-current-uuid RES [--clear-bitmap]
 //                           start a new data generation; --clear-bitmap on two freshly created, connected nodes
 //                           skips the initial sync (only for disks known to be identical, e.g. both zeroed)
@@ -25,6 +26,7 @@ int send_plain(const Command& cmd, const CommandArgs& args) {
 int run_invalidate(const CommandArgs& args) { return send_plain(kCommand_invalidate, args); }
 int run_invalidate_remote(const CommandArgs& args) { return send_plain(kCommand_invalidate_remote, args); }
 int run_outdate(const CommandArgs& args) { return send_plain(kCommand_outdate, args); }
+int run_verify(const CommandArgs& args) { return send_plain(kCommand_verify, args); }
 
 int run_new_current_uuid(const CommandArgs& args) {
   namespace po = boost::program_options;
@@ -45,6 +47,8 @@ const Command kCommand_invalidate_remote = {"invalidate-remote", ResourceArg::Re
                                             run_invalidate_remote};
 const Command kCommand_outdate = {"outdate", ResourceArg::Required, "RES", "mark this node's data Outdated",
                                   run_outdate};
+const Command kCommand_verify = {"verify", ResourceArg::Required, "RES",
+                                 "compare both replicas online and mark differing blocks out of sync", run_verify};
 const Command kCommand_new_current_uuid = {"new-current-uuid", ResourceArg::Required, "RES [--clear-bitmap]",
                                            "start a new data generation (--clear-bitmap: skip the initial sync)",
                                            run_new_current_uuid};

@@ -58,6 +58,7 @@ struct Command {
   X(invalidate)               \
   X(invalidate_remote)        \
   X(outdate)                  \
+  X(verify)                   \
   X(new_current_uuid)
 
 #define TANDEMADM_DECLARE_COMMAND(id) extern const Command kCommand_##id;

@@ -110,6 +110,14 @@ void Replica::peer_message(const wire::Message& m) {
     case MsgType::SyncDone: on_sync_done(m.uuid); break;
     case MsgType::PromoteRequest: on_promote_request(); break;
     case MsgType::PromoteReply: on_promote_reply(m.granted != 0); break;
+    case MsgType::VerifyRequest: on_verify_request(m.verify); break;
+    case MsgType::VerifyReply: on_verify_reply(m.verify); break;
+    case MsgType::VerifyDone:
+      if (repl_ == ReplState::VerifyT) {
+        repl_ = ReplState::Established;
+        fx_->state_changed();
+      }
+      break;
     case MsgType::Invalidate: {
       std::string why = invalidate();
       if (!why.empty()) log_warn("peer asked this node to invalidate its data; refused: {}", why);
@@ -185,11 +193,13 @@ void Replica::run_handshake() {
   } else if (is_source(d) && s.role == Role::Primary) {
     d = SyncDecision::SplitBrain;
     why += "; but the peer is Primary and cannot become SyncTarget";
-  } else if (d == SyncDecision::None && role_ == Role::Primary && bitmap_.count() > 0 &&
-             s.disk >= DiskState::Outdated) {
-    // Same generation, but this Primary wrote before the peer started receiving: copy those blocks.
+  } else if (d == SyncDecision::None && bitmap_.count() > 0 && disk_ >= DiskState::Outdated &&
+             s.disk >= DiskState::Outdated && s.role != Role::Primary &&
+             (role_ == Role::Primary || s.dirty_bytes == 0 || cfg_.node_id < cfg_.peer_node_id)) {
+    // Same generation, but this node has blocks marked for the peer: written by a Primary before the peer
+    // received writes, or found by verify. Copy those blocks (if both have marks, the lower node id goes first).
     d = SyncDecision::SourceBitmap;
-    why += "; this Primary has out-of-sync blocks for the peer";
+    why += "; this node has out-of-sync blocks for the peer";
   }
   bool call_pri_lost = false;
   if (d == SyncDecision::SplitBrain) {
@@ -281,6 +291,7 @@ void Replica::peer_disconnected(std::string_view reason) {
       r.buf = nullptr;
     }
   peer_flushes_.clear();
+  verify_connection_lost();
 
   if (role_ == Role::Primary) {
     // This node now writes what the peer will not see: a new data generation, with the bitmap tracking it.
@@ -449,6 +460,10 @@ bool Replica::idle() const {
     if (f.used) return false;
   for (const auto& r : resync_)
     if (r.state != ResyncSlot::State::Free) return false;
+  for (const auto& v : verify_)
+    if (v.used) return false;
+  for (const auto& p : peer_verify_)
+    if (p.used) return false;
   return true;
 }
 

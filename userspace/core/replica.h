@@ -49,6 +49,9 @@ struct ReplicaStatus {
   uint64_t out_of_sync_bytes = 0;  // this node's dirty bitmap
   uint64_t resync_total_bytes = 0;
   uint64_t resync_done_bytes = 0;
+  uint64_t verify_total_bytes = 0;   // online verify progress (VerifyS)
+  uint64_t verify_done_bytes = 0;
+  uint64_t verify_out_of_sync_bytes = 0;  // found by the last/current verify
   uint64_t app_writes_in_flight = 0;
   uint64_t bytes_sent = 0;          // data blocks sent to the peer (replication + resync)
   uint64_t bytes_received = 0;      // data blocks received from the peer
@@ -104,6 +107,10 @@ class Replica {
   // new-current-uuid: start a new data generation. With clear_bitmap, on two connected fresh nodes, declare
   // both UpToDate without the initial sync (for disks known to be identical, e.g. both zeroed).
   std::string new_current_uuid(bool clear_bitmap);
+  // verify: compare both replicas online (CRC-32C per 4 KiB block) and mark differing blocks out of sync in
+  // this node's bitmap, as DRBD's verify does; they are copied from this node at the next reconnect. Run it on
+  // the node whose data is right (normally the Primary). The out-of-sync handler runs at the end if any differ.
+  std::string start_verify();
 
   // `connect --discard-my-data`: if the next handshake finds a split brain, this node gives up its changes and
   // becomes the target of a full resync (manual split-brain recovery, as in DRBD). One-shot.
@@ -195,6 +202,17 @@ class Replica {
   void finish_sync_target();
   bool resync_reading_overlaps(uint64_t offset, uint64_t length) const;
 
+  // replica_verify.cc
+  void pump_verify();
+  void verify_read_done(uint32_t slot, int result);
+  void on_verify_request(const wire::VerifyMsg& v);
+  void on_verify_reply(const wire::VerifyMsg& v);
+  void peer_verify_read_done(uint32_t slot, int result);
+  void submit_ready_peer_verifies();
+  bool verify_in_flight_overlaps(uint64_t offset, uint64_t length) const;
+  void maybe_compare_verify(uint32_t slot);
+  void verify_connection_lost();
+
   // replica.cc
   void on_state(const wire::StateMsg& s);
   void run_handshake();
@@ -261,6 +279,26 @@ class Replica {
   uint64_t sync_done_epoch_ = 0;
   bool sync_target_flushing_ = false;
   bool sync_target_flushed_ = false;
+
+  struct VerifySlot {
+    bool used = false;
+    bool local_done = false, remote_done = false;
+    int error = 0;
+    uint64_t offset = 0, epoch = 0;
+    uint32_t length = 0;
+    uint8_t* buf = nullptr;
+    std::array<uint32_t, wire::kVerifyMaxBlocks> local{}, remote{};
+  };
+  struct PeerVerify {
+    bool used = false;
+    bool submitted = false;
+    uint64_t offset = 0, epoch = 0, arrival = 0;
+    uint32_t length = 0;
+    uint8_t* buf = nullptr;
+  };
+  std::array<VerifySlot, kResyncWindow> verify_{};
+  std::array<PeerVerify, kResyncWindow> peer_verify_{};
+  uint64_t verify_cursor_bytes_ = 0;
 
   ReplicaStatus counters_;
 };

@@ -26,7 +26,8 @@ bool overlaps(uint64_t a_off, uint64_t a_len, uint64_t b_off, uint64_t b_len) {
 
 bool Replica::peer_receives_writes() const {
   return conn_ == ConnState::Connected && handshake_done_ &&
-         (repl_ == ReplState::Established || repl_ == ReplState::SyncSource);
+         (repl_ == ReplState::Established || repl_ == ReplState::SyncSource || repl_ == ReplState::VerifyS ||
+          repl_ == ReplState::VerifyT);
 }
 
 void Replica::app_request(IoRequest* req) {
@@ -66,7 +67,8 @@ bool Replica::write_conflicts(uint64_t offset, uint64_t length) const {
   // A node promoted right after being Secondary may still be writing the old Primary's data.
   for (const PeerWrite& p : peer_writes_)
     if (p.used && overlaps(offset, length, p.offset, p.length)) return true;
-  return resync_reading_overlaps(offset, length);
+  // A verify chunk compares both copies: a write landing between the two reads would look like a difference.
+  return resync_reading_overlaps(offset, length) || verify_in_flight_overlaps(offset, length);
 }
 
 void Replica::start_or_queue_write(IoRequest* req) {
@@ -188,6 +190,8 @@ void Replica::storage_done(uint64_t tag, int result) {
       return;
     }
     case tags::kResyncRead: resync_read_done(static_cast<uint32_t>(idx), result); return;
+    case tags::kVerifyRead: verify_read_done(static_cast<uint32_t>(idx), result); return;
+    case tags::kPeerVerifyRead: peer_verify_read_done(static_cast<uint32_t>(idx), result); return;
     case tags::kSyncTargetFlush:
       sync_target_flushing_ = false;
       if (result < 0) {
@@ -210,6 +214,7 @@ void Replica::app_write_done(uint32_t slot, int result) {
   maybe_finish_app_write(slot);
   retry_waiting_writes();
   pump_resync();
+  pump_verify();
 }
 
 void Replica::maybe_finish_app_write(uint32_t slot) {
@@ -400,6 +405,7 @@ void Replica::peer_write_done(uint32_t slot, int result) {
   p = PeerWrite{};
   peer_writes_in_flight_--;
   submit_ready_peer_writes();
+  submit_ready_peer_verifies();
   maybe_submit_peer_flushes();
   finish_sync_target();
   if (promote_after_drain_ && peer_writes_in_flight_ == 0) {

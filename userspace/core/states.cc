@@ -40,6 +40,8 @@ std::string_view to_string(ReplState r) {
     case ReplState::Established: return "Established";
     case ReplState::SyncSource: return "SyncSource";
     case ReplState::SyncTarget: return "SyncTarget";
+    case ReplState::VerifyS: return "VerifyS";
+    case ReplState::VerifyT: return "VerifyT";
   }
   return "?";
 }

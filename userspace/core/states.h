@@ -18,7 +18,7 @@ enum class DiskState : uint8_t {
   UpToDate = 6,
 };
 enum class ConnState : uint8_t { StandAlone = 0, Connecting = 1, Connected = 2, Disconnecting = 3 };
-enum class ReplState : uint8_t { Off = 0, Established = 1, SyncSource = 2, SyncTarget = 3 };
+enum class ReplState : uint8_t { Off = 0, Established = 1, SyncSource = 2, SyncTarget = 3, VerifyS = 4, VerifyT = 5 };
 
 std::string_view to_string(Role r);
 std::string_view to_string(DiskState d);

@@ -289,6 +289,10 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     connector_->disable("administrative disconnect");
     return reply->ok();
   }
+  if (cmd == "verify") {
+    std::string why = replica_->start_verify();
+    return why.empty() ? reply->ok() : reply->error(11, why);
+  }
   if (cmd == "invalidate" || cmd == "invalidate-remote" || cmd == "outdate" || cmd == "new-current-uuid") {
     bool clear_bitmap = words.size() > 1 && words[1] == "--clear-bitmap";
     std::string why = cmd == "invalidate"          ? replica_->invalidate()

@@ -26,7 +26,10 @@ uint32_t fixed_size(MsgType t) {
     case MsgType::SyncStart: return kSyncStartSize;
     case MsgType::SyncDone:
     case MsgType::NewUuid: return kSyncDoneSize;
-    case MsgType::Invalidate: return 0;
+    case MsgType::Invalidate:
+    case MsgType::VerifyDone: return 0;
+    case MsgType::VerifyRequest: return kVerifyRequestSize;
+    case MsgType::VerifyReply: return kVerifyReplySize;
     case MsgType::Ping:
     case MsgType::PingAck:
     case MsgType::PromoteRequest: return 0;
@@ -73,6 +76,9 @@ std::string_view type_name(MsgType t) {
     case MsgType::PromoteReply: return "PromoteReply";
     case MsgType::Invalidate: return "Invalidate";
     case MsgType::NewUuid: return "NewUuid";
+    case MsgType::VerifyRequest: return "VerifyRequest";
+    case MsgType::VerifyReply: return "VerifyReply";
+    case MsgType::VerifyDone: return "VerifyDone";
   }
   return "?";
 }
@@ -141,7 +147,19 @@ uint32_t encode(const Message& m, uint8_t* out, bool checksum_data) {
       break;
     case MsgType::SyncDone:
     case MsgType::NewUuid: w.u64(m.uuid); break;
-    case MsgType::Invalidate: break;
+    case MsgType::Invalidate:
+    case MsgType::VerifyDone: break;
+    case MsgType::VerifyRequest:
+      w.u64(m.verify.offset);
+      w.u32(m.verify.length);
+      w.u32(0);
+      break;
+    case MsgType::VerifyReply:
+      w.u64(m.verify.offset);
+      w.u32(m.verify.length);
+      w.u32(static_cast<uint32_t>(m.verify.result));
+      for (uint32_t d : m.verify.digests) w.u32(d);
+      break;
     case MsgType::PromoteReply:
       w.u32(m.granted);
       w.u32(0);
@@ -334,7 +352,23 @@ bool decode_payload_parts(const FrameHeader& h, const uint8_t* payload, const ui
       break;
     case MsgType::SyncDone:
     case MsgType::NewUuid: m->uuid = r.u64(); break;
-    case MsgType::Invalidate: break;
+    case MsgType::Invalidate:
+    case MsgType::VerifyDone: break;
+    case MsgType::VerifyRequest:
+    case MsgType::VerifyReply: {
+      VerifyMsg& v = m->verify;
+      v.offset = r.u64();
+      v.length = r.u32();
+      v.result = static_cast<int32_t>(r.u32());
+      if (h.type == MsgType::VerifyReply)
+        for (uint32_t& d : v.digests) d = r.u32();
+      if (v.length == 0 || v.length % 4096 != 0 || v.length / 4096 > kVerifyMaxBlocks || v.offset % 4096 != 0 ||
+          v.offset + v.length < v.offset) {
+        *error = fmt::format("{} message has an invalid range ({} bytes at {})", name, v.length, v.offset);
+        return false;
+      }
+      break;
+    }
     case MsgType::PromoteReply:
       m->granted = r.u32();
       r.u32();

@@ -10,7 +10,7 @@
 
 namespace tandem::wire {
 
-inline constexpr uint32_t kMaxEncodedFixedBytes = kHeaderSize + 128;
+inline constexpr uint32_t kMaxEncodedFixedBytes = kHeaderSize + 512;
 
 // Writes header + fixed fields of `m` into `out` (at least kMaxEncodedFixedBytes) and returns their length.
 // The data block (`m.data.data` / `m.resync.data`, if any) is NOT copied; the caller sends it right after.

@@ -59,6 +59,13 @@ struct SyncStart {
   uint64_t total_bytes = 0;
 };
 
+struct VerifyMsg {  // VerifyRequest and VerifyReply
+  uint64_t offset = 0;
+  uint32_t length = 0;  // a multiple of 4096, at most kVerifyMaxBlocks blocks
+  int32_t result = 0;   // reply: 0 or the peer's read error
+  std::array<uint32_t, kVerifyMaxBlocks> digests{};  // reply only
+};
+
 struct Message {
   MsgType type = MsgType::Ping;
   Hello hello;
@@ -70,6 +77,7 @@ struct Message {
   SyncStart sync_start;
   uint64_t uuid = 0;      // SyncDone
   uint32_t granted = 0;   // PromoteReply
+  VerifyMsg verify;
 
   // Set by a receiver that read the data block into a pooled buffer (core/buffer_pool.h, kMaxDataBytes
   // each): the consumer may adopt the buffer instead of copying the block by setting this to nullptr; the

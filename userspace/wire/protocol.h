@@ -49,8 +49,13 @@ enum class MsgType : uint16_t {
   PromoteReply = 16,
   Invalidate = 17,   // invalidate-remote: the receiver discards its data and becomes SyncTarget
   NewUuid = 18,      // new-current-uuid --clear-bitmap: both adopt this UUID as UpToDate without a sync
+  VerifyRequest = 19,  // online verify: send the digests of this range
+  VerifyReply = 20,    // the digests (CRC-32C per 4 KiB block) of a range
+  VerifyDone = 21,     // the verify pass ended (the receiver leaves VerifyT)
 };
-inline constexpr uint16_t kMaxMsgType = 18;
+inline constexpr uint16_t kMaxMsgType = 21;
+// A verify request covers at most this many 4 KiB blocks (one digest each in the reply).
+inline constexpr uint32_t kVerifyMaxBlocks = 64;
 
 // Fixed payload sizes (bytes before any data block).
 inline constexpr uint32_t kHelloSize = 4 + 4 + kNonceBytes + 4;        // node_id, expected_peer, nonce, flags
@@ -62,6 +67,8 @@ inline constexpr uint32_t kResyncFixedSize = 8 + 4 + 4;                // offset
 inline constexpr uint32_t kSyncStartSize = 8 + 8;                      // kind, total_bytes
 inline constexpr uint32_t kSyncDoneSize = 8;                           // uuid
 inline constexpr uint32_t kPromoteReplySize = 8;                       // granted (u32), reserved
+inline constexpr uint32_t kVerifyRequestSize = 8 + 4 + 4;              // offset, length, reserved
+inline constexpr uint32_t kVerifyReplySize = 8 + 4 + 4 + 4 * kVerifyMaxBlocks;  // offset, length, result, digests
 
 // Frame header flags.
 // The data block of this frame is not covered by payload_crc (only the fixed fields are). Data integrity
