@@ -55,6 +55,11 @@ void World::random_action() {
     restart(n);
   } else if (r < 95) {
     clean_down(n);
+  } else if (r < 97) {
+    if (x.up()) {
+      std::string why = x.replica->start_verify();
+      trace("admin: node {} verify{}", n, why.empty() ? "" : ": refused: " + why);
+    }
   } else {
     resolve_standalone();
   }

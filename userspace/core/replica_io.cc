@@ -408,6 +408,8 @@ void Replica::peer_write_done(uint32_t slot, int result) {
   submit_ready_peer_verifies();
   maybe_submit_peer_flushes();
   finish_sync_target();
+  retry_waiting_writes();  // app writes and verify chunks may have waited for this peer write (write_conflicts)
+  pump_verify();
   if (promote_after_drain_ && peer_writes_in_flight_ == 0) {
     promote_after_drain_ = false;
     promote(promote_force_);

@@ -192,6 +192,7 @@ void Replica::verify_connection_lost() {
       resync_buffers_.put(verify_[i].buf);
       verify_[i] = VerifySlot{};
     }
+  retry_waiting_writes();  // writes held back by the freed chunks
 }
 
 }  // namespace tandem
