@@ -7,6 +7,7 @@
 //   "/dev/nbdN via netlink|ioctl"   once the device is ready
 //   "busy 0|1"                      on SIGUSR1 (KernelNbdFrontend::open_count)
 //   "stats flushes=N"               on SIGUSR2 (flushes the target saw)
+//   "connected 0|1|-errno"          on SIGHUP (KernelNbdFrontend::kernel_connected)
 //   "stopped"                       after SIGTERM/SIGINT tore everything down
 // Logs go to stderr. Exit status: 0 after a clean stop, 1 when start failed, 2 on bad arguments.
 #include <signal.h>
@@ -122,6 +123,11 @@ int main(int argc, char** argv) {
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGUSR1) {
       say("busy " + std::to_string(frontend.open_count()));
+    } else if (sig == SIGHUP) {
+      std::string status_error;
+      int c = frontend.kernel_connected(&status_error);
+      if (c < 0) log_warn("{}", status_error);
+      say("connected " + std::to_string(c));
     } else if (sig == SIGUSR2) {
       say(fmt::format("stats flushes={}", target.flushes()));
     } else {

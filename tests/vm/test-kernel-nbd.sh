@@ -84,6 +84,7 @@ run_case() {
   [ "$(cat $q/fua)" = 1 ] || fail "fua $(cat $q/fua) (SEND_FUA not seen)"
   [ "$(cat $q/discard_max_bytes)" != 0 ] || fail "no discard (SEND_TRIM not seen)"
   [ -e "/sys/block/nbd$idx/pid" ] || fail "no pid file for a connected device"
+  [ "$(ask HUP "$control" connected)" = "connected 1" ] || fail "the frontend does not see the device connected"
 
   step "$control: mkfs, mount, files"
   mkfs.ext4 -q -F -b 4096 "$dev"

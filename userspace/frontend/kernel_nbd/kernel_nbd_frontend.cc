@@ -190,6 +190,12 @@ int KernelNbdFrontend::open_count() const {
   return busy;
 }
 
+int KernelNbdFrontend::kernel_connected(std::string* error) const {
+  if (index_ < 0) return 0;
+  if (netlink_) return kernel_nbd::nbd_netlink_status(index_, error);
+  return kernel_nbd::nbd_device_connected(index_) ? 1 : 0;
+}
+
 std::string KernelNbdFrontend::device_path() const {
   return index_ >= 0 ? fmt::format("/dev/nbd{}", index_) : std::string();
 }

@@ -72,6 +72,9 @@ class KernelNbdFrontend final : public BlockFrontend {
   std::string kind() const override { return "kernel-nbd"; }
   std::string device_path() const override;  // "/dev/nbdN" while running, "" otherwise.
 
+  // Whether the kernel still has the device connected: NBD_CMD_STATUS on the netlink path, the sysfs pid
+  // file on the ioctl path. 1 yes, 0 no (e.g. disconnected behind our back), negative errno when unknown.
+  int kernel_connected(std::string* error) const;
   int index() const { return index_; }          // -1 when not running.
   bool uses_netlink() const { return netlink_; }  // Which control interface connected the device.
 
