@@ -78,6 +78,9 @@ void Replica::resync_read_done(uint32_t slot, int result) {
     resync_buffers_.put(r.buf);
     r = ResyncSlot{};
     retry_waiting_writes();
+    // A read of a previous connection may have held back the current resync (same blocks in flight).
+    pump_resync();
+    maybe_finish_resync_source();
     return;
   }
   wire::Message m;
