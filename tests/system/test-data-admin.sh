@@ -4,6 +4,7 @@
 #  - new-current-uuid --clear-bitmap on two fresh, connected nodes: both UpToDate, no initial sync;
 #  - invalidate on the Secondary after its backing file was damaged behind tandem's back: full resync repairs it;
 #  - invalidate-remote from the Primary: the same, started from the other side;
+#  - verify finds blocks damaged behind tandem's back and a reconnect resyncs exactly those;
 #  - outdate on a disconnected Secondary: its promotion is then refused.
 # Needs root, ip netns, /dev/fuse, loop devices, fio with the nbd engine. Exits 77 with "SKIP: reason" otherwise.
 set -euo pipefail
@@ -67,6 +68,27 @@ step "damage beta's copy again; invalidate-remote on alpha repairs it"
 damage_beta
 adm_ok alpha invalidate-remote "$RES"
 sleep 1
+wait_connected alpha
+wait_synced alpha
+wait_synced beta
+wait_idle alpha
+compare_data_regions
+
+step "damage beta's copy; verify on alpha finds it; a reconnect repairs it"
+damage_beta
+verify_done() {
+  local j
+  j=$(status_json alpha)
+  [ "$(json_str replication-state <<<"$j")" = Established ] &&
+    [ "$(json_num verify-done <<<"$j")" = "$(json_num verify-total <<<"$j")" ]
+}
+adm_ok alpha verify "$RES"
+wait_until 60 "verify finished" verify_done || fail "verify did not finish: $(adm alpha status "$RES")"
+oos=$(status_json alpha | json_num verify-out-of-sync)
+[ "$oos" = 65536 ] || fail "verify found $oos bytes out of sync, expected the 65536 damaged"
+info "verify found $oos bytes out of sync"
+adm_ok alpha disconnect "$RES"
+adm_ok alpha connect "$RES"
 wait_connected alpha
 wait_synced alpha
 wait_synced beta
