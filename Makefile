@@ -27,7 +27,7 @@ unit: build
 
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target tandem_unit_tests tandemadm_unit_tests
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target tandem_unit_tests tandemadm_unit_tests tandem_sim
 
 system: build
 	cd $(BUILD) && ctest --output-on-failure -L system

@@ -25,9 +25,15 @@ SyncDecision decide(const NodeView& a, const NodeView& b) {
 void expect_mirrored(const NodeView& a, const NodeView& b, SyncDecision expected_for_a) {
   SyncDecision da = decide(a, b), db = decide(b, a);
   EXPECT_EQ(da, expected_for_a) << to_string(da);
-  if (is_source(da)) EXPECT_TRUE(is_target(db)) << to_string(db);
-  if (is_target(da)) EXPECT_TRUE(is_source(db)) << to_string(db);
-  if (!is_source(da) && !is_target(da)) EXPECT_EQ(da, db);
+  if (is_source(da)) {
+    EXPECT_TRUE(is_target(db)) << to_string(db);
+  }
+  if (is_target(da)) {
+    EXPECT_TRUE(is_source(db)) << to_string(db);
+  }
+  if (!is_source(da) && !is_target(da)) {
+    EXPECT_EQ(da, db);
+  }
 }
 
 TEST(Generation, FreshNodesWait) {

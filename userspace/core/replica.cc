@@ -31,6 +31,10 @@ Replica::~Replica() {
     if (p.buf) peer_buffers_.put(p.buf);
   for (auto& r : resync_)
     if (r.buf) resync_buffers_.put(r.buf);
+  for (auto& v : verify_)
+    if (v.buf) resync_buffers_.put(v.buf);
+  for (auto& p : peer_verify_)
+    if (p.buf) resync_buffers_.put(p.buf);
 }
 
 void Replica::save() { fx_->persist(ps_); }

@@ -103,7 +103,7 @@ bool Resource::start(std::string* error) {
   AttachPlan plan = plan_attach(md_.load_state(), clean);
   const PersistentState& ps = plan.state;
   ReplicaConfig cfg{static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id),
-                    rc.net.protocol, data_size_};
+                    rc.net.protocol, data_size_, {}};
   if (!split_brain_policy(rc, &cfg.split_brain, error)) return false;
   replica_ = std::make_unique<Replica>(cfg, ps, this);
   if (!clean)

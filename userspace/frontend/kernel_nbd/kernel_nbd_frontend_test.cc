@@ -61,7 +61,9 @@ class KernelSide {
     uint8_t header[nbd::kRequestBytes];
     nbd::encode_request(header, {flags, type, cookie, offset, length});
     ASSERT_EQ(nbd::send_all(fd_, header, sizeof header), 0);
-    if (!payload.empty()) ASSERT_EQ(nbd::send_all(fd_, payload.data(), payload.size()), 0);
+    if (!payload.empty()) {
+      ASSERT_EQ(nbd::send_all(fd_, payload.data(), payload.size()), 0);
+    }
   }
   nbd::SimpleReply reply(std::vector<uint8_t>* data = nullptr, uint32_t length = 0) {
     uint8_t raw[nbd::kSimpleReplyBytes];
