@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "frontend/block_device_busy.h"
 #include "frontend/fuse_loop/mount_table.h"
 
 namespace tandem {
@@ -235,52 +236,7 @@ int loop_detach(int index, std::chrono::milliseconds timeout, bool restore_if_bu
 }
 
 int loop_busy(int index, std::string* why) {
-  std::string path = loop_device_path(index);
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    int e = errno;
-    *why = path + ": stat: " + errno_text(e);
-    return -e;
-  }
-  std::vector<MountEntry> mounts;
-  std::string error;
-  if (read_mountinfo(&mounts, &error) == 0) {
-    for (const MountEntry& m : mounts) {
-      if (m.major == major(st.st_rdev) && m.minor == minor(st.st_rdev)) {
-        *why = path + " is mounted on " + m.mount_point;
-        return 1;
-      }
-    }
-  } else {
-    log_warn("{}: busy check without the mount table: {}", path, error);
-  }
-  std::string holders_dir = sysfs_dir(index) + "/holders";
-  if (DIR* d = ::opendir(holders_dir.c_str())) {
-    std::string holder;
-    while (dirent* ent = ::readdir(d)) {
-      if (ent->d_name[0] != '.') {
-        holder = ent->d_name;
-        break;
-      }
-    }
-    ::closedir(d);
-    if (!holder.empty()) {
-      *why = path + " is held by " + holder;
-      return 1;
-    }
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    if (e == EBUSY) {
-      *why = path + " is opened exclusively by another process (mounted elsewhere, mkfs, fsck, ...)";
-      return 1;
-    }
-    *why = path + ": open(O_EXCL) probe: " + errno_text(e);
-    return -e;
-  }
-  ::close(fd);
-  return 0;
+  return block_device_busy(loop_device_path(index), sysfs_dir(index), why);
 }
 
 std::vector<int> loop_find_by_backing_prefix(const std::string& prefix) {

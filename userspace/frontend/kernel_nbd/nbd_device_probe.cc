@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "frontend/block_device_busy.h"
 #include "frontend/fuse_loop/mount_table.h"
 #include "frontend/kernel_nbd/nbd_netlink.h"
 
@@ -40,51 +41,7 @@ bool nbd_driver_available(std::string* why) {
 }
 
 int nbd_device_busy(int index, std::string* why) {
-  std::string path = fmt::format("/dev/nbd{}", index);
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    int e = errno;
-    *why = fmt::format("{}: stat: {}", path, std::strerror(e));
-    return -e;
-  }
-  std::vector<MountEntry> mounts;
-  std::string error;
-  if (read_mountinfo(&mounts, &error) == 0) {
-    for (const MountEntry& m : mounts) {
-      if (m.major == major(st.st_rdev) && m.minor == minor(st.st_rdev)) {
-        *why = path + " is mounted on " + m.mount_point;
-        return 1;
-      }
-    }
-  } else {
-    log_warn("{}: busy check without the mount table: {}", path, error);
-  }
-  if (DIR* d = ::opendir(fmt::format("/sys/block/nbd{}/holders", index).c_str())) {
-    std::string holder;
-    while (dirent* ent = ::readdir(d)) {
-      if (ent->d_name[0] != '.') {
-        holder = ent->d_name;
-        break;
-      }
-    }
-    ::closedir(d);
-    if (!holder.empty()) {
-      *why = path + " is held by " + holder;
-      return 1;
-    }
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    if (e == EBUSY) {
-      *why = path + " is opened exclusively by another process (mounted elsewhere, mkfs, fsck, ...)";
-      return 1;
-    }
-    *why = fmt::format("{}: open(O_EXCL) probe: {}", path, std::strerror(e));
-    return -e;
-  }
-  ::close(fd);
-  return 0;
+  return block_device_busy(fmt::format("/dev/nbd{}", index), fmt::format("/sys/block/nbd{}", index), why);
 }
 
 bool nbd_device_connected(int index) { return exists(fmt::format("/sys/block/nbd{}/pid", index)); }
