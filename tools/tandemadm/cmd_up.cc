@@ -117,9 +117,16 @@ void wait_until_answering(const std::string& resource, pid_t pid, const RunPaths
 }
 
 int run_up(const CommandArgs& args) {
-  boost::program_options::options_description none;
-  boost::program_options::variables_map vm;
-  parse_command_options(kCommand_up, args, none, nullptr, &vm);
+  namespace po = boost::program_options;
+  std::string frontend;
+  po::options_description opts;
+  opts.add_options()("frontend", po::value(&frontend),
+                     "kernel device of the Primary: auto, ublk, kernel-nbd or fuse-loop (overrides the config)");
+  po::variables_map vm;
+  parse_command_options(kCommand_up, args, opts, nullptr, &vm);
+  if (!frontend.empty() && frontend != "auto" && frontend != "ublk" && frontend != "kernel-nbd" &&
+      frontend != "fuse-loop")
+    cli_fail(kExitUsage, fmt::format("--frontend {}: expected auto, ublk, kernel-nbd or fuse-loop", frontend));
   config::Config cfg = load_config(args.global);
   const config::ResourceConfig& r = find_resource(cfg, args.resource);
   LocalAndPeer hosts = resolve_hosts(args.global, r);
@@ -130,6 +137,10 @@ int run_up(const CommandArgs& args) {
   std::vector<std::string> argv =
       tandemd_argv(locate_tandemd(), absolute_path(args.global.config_path), r.name, hosts.local->name,
                    args.global.run_dir);
+  if (!frontend.empty()) {
+    argv.push_back("--frontend");
+    argv.push_back(frontend);
+  }
   if (args.global.dry_run) {
     fmt::print("mkdir -p -m 0700 {}\n", shell_join({args.global.run_dir}));
     fmt::print("setsid {} </dev/null >>{} 2>&1 &\n", shell_join(argv), shell_join({paths.log}));
@@ -149,7 +160,7 @@ int run_up(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_up = {"up", ResourceArg::Required, "RES",
+const Command kCommand_up = {"up", ResourceArg::Required, "RES [--frontend KIND]",
                              "start the daemon for RES (metadata must exist) and connect to the peer", run_up};
 
 }  // namespace tandem::adm

@@ -96,6 +96,8 @@ constexpr KeywordSpec kOptions[] = {
     {"twopc-timeout", V::Integer, 50, 600},     // 0.1 s
     {"twopc-retry-timeout", V::Integer, 1, 50},  // 0.1 s
     {"max-io-depth", V::Integer, 4, 4096},
+    // tandem only: which kernel device the Primary gets (auto: ublk, else kernel NBD, else FUSE + loop).
+    {"frontend", V::Choice, 0, 0, "auto ublk kernel-nbd fuse-loop"},
 };
 
 constexpr KeywordSpec kHandlers[] = {

@@ -229,9 +229,9 @@ StatusSnapshot Resource::snapshot() const {
   s.node_id = static_cast<uint32_t>(local_->node_id);
   s.peer_node_id = static_cast<uint32_t>(peer_->node_id);
   s.size_bytes = data_size_;
-  if (fuse_) {
-    s.frontend_kind = fuse_->kind();
-    s.frontend_device = fuse_->device_path();
+  if (device_) {
+    s.frontend_kind = device_->kind();
+    s.frontend_device = device_->device_path();
   }
   s.device_link = device_link_;
   s.nbd_socket = nbd_ ? nbd_->device_path() : "";
@@ -326,7 +326,7 @@ void Resource::promotion_done(bool ok, std::string_view message) {
     return;
   }
   writable_ = true;
-  if (fuse_) {  // already Primary with a device
+  if (device_) {  // already Primary with a device
     if (reply) reply->ok();
     return;
   }
@@ -335,11 +335,10 @@ void Resource::promotion_done(bool ok, std::string_view message) {
 }
 
 void Resource::start_primary_device() {
-  auto fe = std::make_shared<std::unique_ptr<FuseLoopFrontend>>(std::make_unique<FuseLoopFrontend>(
-      *this, opts_.config.name, fmt::format("{}/fuse-{}", opts_.run_dir, opts_.config.name)));
   auto err = std::make_shared<std::string>();
   auto rc = std::make_shared<int>(0);
-  bool started = run_admin_task([fe, err, rc] { *rc = (*fe)->start(err.get()); },
+  auto fe = std::make_shared<std::unique_ptr<BlockFrontend>>(make_device_frontend(err.get()));
+  bool started = run_admin_task([fe, err, rc] { *rc = *fe ? (*fe)->start(err.get()) : -1; },
                                 [this, fe, err, rc] {
                                   auto reply = std::move(promote_reply_);
                                   promote_reply_.reset();
@@ -354,14 +353,39 @@ void Resource::start_primary_device() {
                                                                                : "still Primary: " + why));
                                     return;
                                   }
-                                  fuse_ = std::move(*fe);
+                                  device_ = std::move(*fe);
                                   std::string lerr;
-                                  if (!link_device(fuse_->device_path(), &lerr)) log_error("{}", lerr);
-                                  log_info("device {} ready{}", fuse_->device_path(),
+                                  if (!link_device(device_->device_path(), &lerr)) log_error("{}", lerr);
+                                  log_info("device {} ready{}", device_->device_path(),
                                            device_link_.empty() ? "" : " as " + device_link_);
                                   if (reply) reply->ok(lerr.empty() ? "" : "warning: " + lerr + "\n");
                                 });
   TANDEM_CHECK(started);
+}
+
+std::unique_ptr<BlockFrontend> Resource::make_device_frontend(std::string* error) {
+  std::string kind = opts_.frontend;
+  if (kind.empty()) {
+    const std::string* v = opts_.config.options.get("frontend");
+    kind = v ? *v : "auto";
+  }
+  std::string why;
+  if (kind == "auto") {
+    if (access("/dev/ublk-control", F_OK) == 0)
+      log_info("/dev/ublk-control exists, but the ublk frontend is not implemented yet");
+    kind = kernel_nbd_available(&why) ? "kernel-nbd" : "fuse-loop";
+    log_info("frontend auto: {}{}", kind, why.empty() ? "" : " (" + why + ")");
+  }
+  if (kind == "kernel-nbd") {
+    KernelNbdOptions o;
+    o.backend_identifier = fmt::format("tandem:{}@{}", opts_.config.name, opts_.host);
+    return std::make_unique<KernelNbdFrontend>(*this, opts_.config.name, o);
+  }
+  if (kind == "fuse-loop")
+    return std::make_unique<FuseLoopFrontend>(*this, opts_.config.name,
+                                              fmt::format("{}/fuse-{}", opts_.run_dir, opts_.config.name));
+  *error = fmt::format("the {} frontend is not available in this build", kind);
+  return nullptr;
 }
 
 bool Resource::link_device(const std::string& target, std::string* error) {
@@ -395,16 +419,16 @@ void Resource::begin_demote(std::shared_ptr<ControlReply> reply, bool then_down)
     if (then_down) return finish_down();
     return reply->ok();
   }
-  int open = nbd_->open_count() + (fuse_ ? fuse_->open_count() : 0);
+  int open = nbd_->open_count() + (device_ ? device_->open_count() : 0);
   if (open > 0) {
-    std::string who = fuse_ && fuse_->open_count() > 0 ? fmt::format("{} is in use (mounted or opened)", fuse_->device_path())
+    std::string who = device_ && device_->open_count() > 0 ? fmt::format("{} is in use (mounted or opened)", device_->device_path())
                                                        : fmt::format("{} NBD client(s) connected", nbd_->open_count());
     if (then_down) shutting_down_ = false;
     return reply->error(11, fmt::format("cannot demote: the device is held open ({})", who));
   }
   auto err = std::make_shared<std::string>();
   auto rc = std::make_shared<int>(0);
-  FuseLoopFrontend* fe = fuse_.get();
+  BlockFrontend* fe = device_.get();
   run_admin_task([fe, err, rc] { *rc = fe ? fe->try_stop(err.get()) : 0; },
                  [this, reply, then_down, err, rc] {
                    if (*rc != 0) {
@@ -412,7 +436,7 @@ void Resource::begin_demote(std::shared_ptr<ControlReply> reply, bool then_down)
                      reply->error(11, fmt::format("cannot demote: {}", *err));
                      return;
                    }
-                   fuse_.reset();
+                   device_.reset();
                    unlink_device();
                    finish_demote(reply, then_down, 0);
                  });
@@ -451,11 +475,11 @@ void Resource::begin_down(std::shared_ptr<ControlReply> reply, bool force) {
     return;
   }
   down_reply_ = reply;
-  if (force && fuse_) {
+  if (force && device_) {
     // Signal path: tear the device down even if it is in use (users see I/O errors, data stays consistent).
-    FuseLoopFrontend* fe = fuse_.get();
+    BlockFrontend* fe = device_.get();
     run_admin_task([fe] { fe->stop(); }, [this] {
-      fuse_.reset();
+      device_.reset();
       unlink_device();
       tick_waiters_.push_back([this] {
         if (!replica_->demote(0).empty()) return false;

@@ -20,6 +20,7 @@
 #include "daemon/peer_connector.h"
 #include "daemon/status_report.h"
 #include "frontend/fuse_loop/fuse_loop_frontend.h"
+#include "frontend/kernel_nbd/kernel_nbd_frontend.h"
 #include "frontend/nbd_export/nbd_export.h"
 #include "io/uring_storage.h"
 
@@ -29,6 +30,7 @@ struct ResourceOptions {
   config::ResourceConfig config;
   std::string host;    // the local `on` section
   std::string run_dir;
+  std::string frontend;  // tandemd --frontend: overrides the config's `options { frontend ...; }`
 };
 
 class Resource final : public Effects, public BlockTarget {
@@ -70,6 +72,8 @@ class Resource final : public Effects, public BlockTarget {
   bool run_admin_task(std::function<void()> work, std::function<void()> done);
   void finish_admin_task();
   void start_primary_device();
+  // The device frontend to create at promotion, per --frontend / the config / what the kernel offers.
+  std::unique_ptr<BlockFrontend> make_device_frontend(std::string* error);
   void begin_demote(std::shared_ptr<ControlReply> reply, bool then_down);
   void finish_demote(std::shared_ptr<ControlReply> reply, bool then_down, int attempts);
   void begin_down(std::shared_ptr<ControlReply> reply, bool force);
@@ -88,7 +92,7 @@ class Resource final : public Effects, public BlockTarget {
   std::unique_ptr<PeerConnector> connector_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<NbdExport> nbd_;
-  std::unique_ptr<FuseLoopFrontend> fuse_;
+  std::unique_ptr<BlockFrontend> device_;  // the Primary's kernel block device
   uint64_t data_size_ = 0;
   std::atomic<bool> writable_{false};
 

@@ -22,7 +22,7 @@ namespace {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: tandemd --config FILE --resource RES [--host NAME] [--run-dir DIR] [--debug]\n"
+               "usage: tandemd --config FILE --resource RES [--host NAME] [--run-dir DIR] [--frontend KIND] [--debug]\n"
                "Normally started by 'tandemadm up RES'.\n");
 }
 
@@ -33,11 +33,13 @@ int main(int argc, char** argv) {
   if (const char* env = getenv("TANDEM_RUN_DIR")) run_dir = env;
   if (run_dir.empty()) run_dir = "/run/tandem";
   bool debug = false;
+  std::string frontend;
   static const option opts[] = {{"config", required_argument, nullptr, 'c'},
                                 {"resource", required_argument, nullptr, 'r'},
                                 {"host", required_argument, nullptr, 'H'},
                                 {"run-dir", required_argument, nullptr, 'R'},
                                 {"debug", no_argument, nullptr, 'd'},
+                                {"frontend", required_argument, nullptr, 'f'},
                                 {"help", no_argument, nullptr, 'h'},
                                 {nullptr, 0, nullptr, 0}};
   for (int c; (c = getopt_long(argc, argv, "c:r:H:R:dh", opts, nullptr)) != -1;) {
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
       case 'H': host = optarg; break;
       case 'R': run_dir = optarg; break;
       case 'd': debug = true; break;
+      case 'f': frontend = optarg; break;
       case 'h': usage(); return 0;
       default: usage(); return 1;
     }
@@ -93,7 +96,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  tandem::Resource r({*res, local->name, run_dir});
+  tandem::Resource r({*res, local->name, run_dir, frontend});
   if (!r.start(&err)) {
     tandem::log_error("cannot start resource {}: {}", resource, err);
     return 20;

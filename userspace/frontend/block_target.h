@@ -48,6 +48,15 @@ class BlockFrontend {
   virtual int start(std::string* error) = 0;
   // Stops serving: refuses new requests, waits (bounded) for in-flight ones, releases the device.
   virtual void stop() = 0;
+  // Like stop(), but refuses with -EBUSY (and *error naming the user) while the device is in use.
+  virtual int try_stop(std::string* error) {
+    if (open_count() > 0) {
+      *error = device_path() + " is in use (mounted or opened)";
+      return -16;  // -EBUSY, without pulling <cerrno> into every frontend user
+    }
+    stop();
+    return 0;
+  }
   // Number of openers (for `secondary`, which must fail while the device is in use).
   virtual int open_count() const = 0;
   virtual std::string kind() const = 0;         // "nbd-export", "fuse-loop", ...

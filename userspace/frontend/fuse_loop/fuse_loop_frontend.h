@@ -54,7 +54,7 @@ class FuseLoopFrontend final : public BlockFrontend {
   void stop() override;
   // Like stop(), but returns -EBUSY (with *error naming the device and user) and leaves everything running
   // when the loop device is in use. 0 when stopped (or not running).
-  int try_stop(std::string* error);
+  int try_stop(std::string* error) override;
   // 1 when the loop device is in use by someone else (see loop_busy() in loop_device.h for what can be seen:
   // mounts, holders and exclusive openers, not plain open file descriptors), else 0.
   int open_count() const override;
