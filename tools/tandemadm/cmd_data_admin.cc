@@ -3,6 +3,7 @@
 //   invalidate-remote RES   the peer's data is discarded and fully resynced from this node
 //   outdate RES             mark this node's data Outdated (promotion then needs --force)
 //   verify RES              compare both replicas online; differing blocks are marked out of sync (see status)
+//   pause-sync RES / resume-sync RES   on the sync source: hold a running resync / let it continue
 //   new-current-uuid RES [--clear-bitmap]
 //                           start a new data generation; --clear-bitmap on two freshly created, connected nodes
 //                           skips the initial sync (only for disks known to be identical, e.g. both zeroed)
@@ -27,6 +28,8 @@ int run_invalidate(const CommandArgs& args) { return send_plain(kCommand_invalid
 int run_invalidate_remote(const CommandArgs& args) { return send_plain(kCommand_invalidate_remote, args); }
 int run_outdate(const CommandArgs& args) { return send_plain(kCommand_outdate, args); }
 int run_verify(const CommandArgs& args) { return send_plain(kCommand_verify, args); }
+int run_pause_sync(const CommandArgs& args) { return send_plain(kCommand_pause_sync, args); }
+int run_resume_sync(const CommandArgs& args) { return send_plain(kCommand_resume_sync, args); }
 
 int run_new_current_uuid(const CommandArgs& args) {
   namespace po = boost::program_options;
@@ -49,6 +52,10 @@ const Command kCommand_outdate = {"outdate", ResourceArg::Required, "RES", "mark
                                   run_outdate};
 const Command kCommand_verify = {"verify", ResourceArg::Required, "RES",
                                  "compare both replicas online and mark differing blocks out of sync", run_verify};
+const Command kCommand_pause_sync = {"pause-sync", ResourceArg::Required, "RES",
+                                     "hold the running resync (on the sync source)", run_pause_sync};
+const Command kCommand_resume_sync = {"resume-sync", ResourceArg::Required, "RES", "continue a paused resync",
+                                      run_resume_sync};
 const Command kCommand_new_current_uuid = {"new-current-uuid", ResourceArg::Required, "RES [--clear-bitmap]",
                                            "start a new data generation (--clear-bitmap: skip the initial sync)",
                                            run_new_current_uuid};

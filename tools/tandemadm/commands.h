@@ -59,6 +59,8 @@ struct Command {
   X(invalidate_remote)        \
   X(outdate)                  \
   X(verify)                   \
+  X(pause_sync)               \
+  X(resume_sync)              \
   X(new_current_uuid)
 
 #define TANDEMADM_DECLARE_COMMAND(id) extern const Command kCommand_##id;

@@ -485,6 +485,9 @@ ReplicaStatus Replica::status() const {
   s.resync_done_bytes = resync_done_bytes_;
   s.app_writes_in_flight = app_writes_in_flight_;
   s.suspended_split_brain = split_brain_;
+  s.resync_paused = resync_paused_;
+  s.resync_rate_bytes_per_s =
+      repl_ == ReplState::SyncSource || repl_ == ReplState::SyncTarget ? resync_rate_measured_ : 0;
   s.last_decision = last_decision_;
   if (repl_ == ReplState::SyncTarget) s.out_of_sync_bytes = peer_state_.dirty_bytes;
   return s;

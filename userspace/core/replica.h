@@ -36,6 +36,8 @@ struct ReplicaConfig {
   char protocol = 'C';
   uint64_t data_size_bytes = 0;
   SplitBrainPolicy split_brain;
+  // Fixed resync rate (DRBD's resync-rate with c-plan-ahead 0); 0 = as fast as the window allows.
+  uint64_t resync_rate_bytes_per_s = 0;
 };
 
 struct ReplicaStatus {
@@ -49,6 +51,8 @@ struct ReplicaStatus {
   uint64_t out_of_sync_bytes = 0;  // this node's dirty bitmap
   uint64_t resync_total_bytes = 0;
   uint64_t resync_done_bytes = 0;
+  bool resync_paused = false;        // pause-sync on the sync source (shown as PausedSyncS)
+  uint64_t resync_rate_bytes_per_s = 0;  // measured over the last second
   uint64_t verify_total_bytes = 0;   // online verify progress (VerifyS)
   uint64_t verify_done_bytes = 0;
   uint64_t verify_out_of_sync_bytes = 0;  // found by the last/current verify
@@ -111,6 +115,11 @@ class Replica {
   // this node's bitmap, as DRBD's verify does; they are copied from this node at the next reconnect. Run it on
   // the node whose data is right (normally the Primary). The out-of-sync handler runs at the end if any differ.
   std::string start_verify();
+  // pause-sync / resume-sync on the sync source.
+  std::string pause_sync();
+  std::string resume_sync();
+  // Time passes (the daemon calls this every 100 ms): paces a fixed-rate resync and measures the rate.
+  void tick(uint64_t now_ms);
 
   // `connect --discard-my-data`: if the next handshake finds a split brain, this node gives up its changes and
   // becomes the target of a full resync (manual split-brain recovery, as in DRBD). One-shot.
@@ -299,6 +308,13 @@ class Replica {
   std::array<VerifySlot, kResyncWindow> verify_{};
   std::array<PeerVerify, kResyncWindow> peer_verify_{};
   uint64_t verify_cursor_bytes_ = 0;
+
+  bool resync_paused_ = false;
+  double resync_tokens_ = 0;  // bytes the fixed-rate limiter allows now (may go one chunk negative)
+  uint64_t last_tick_ms_ = 0;
+  uint64_t rate_window_start_ms_ = 0;
+  uint64_t rate_window_start_bytes_ = 0;
+  uint64_t resync_rate_measured_ = 0;
 
   ReplicaStatus counters_;
 };

@@ -134,3 +134,50 @@ TEST(ReplicaVerify, FromTheSecondaryToo) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(ReplicaResyncControl, PauseAndResume) {
+  constexpr uint64_t kBig = 32 << 20;  // larger than one window of resync chunks
+  testing::Cluster c(48, kBig);
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);  // asks the peer, then starts a full resync of 4 MiB
+  for (int i = 0; i < 1000 && c.replica(0).status().repl != ReplState::SyncSource; i++) c.step();
+  ASSERT_EQ(c.replica(0).status().repl, ReplState::SyncSource);
+  EXPECT_EQ(c.replica(0).pause_sync(), "");
+  EXPECT_NE(c.replica(1).pause_sync(), "");  // not the source
+  c.run();
+  EXPECT_TRUE(c.replica(0).status().resync_paused);
+  EXPECT_EQ(c.replica(0).status().repl, ReplState::SyncSource);
+  EXPECT_LT(c.replica(0).status().resync_done_bytes, kBig);
+  EXPECT_EQ(c.replica(0).resume_sync(), "");
+  c.run();
+  EXPECT_EQ(c.replica(1).status().disk, DiskState::UpToDate);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+TEST(ReplicaResyncControl, FixedRateIsPacedByTicks) {
+  // 1 MiB/s: a 4 MiB resync must not finish before ~3 s of ticks, and must finish within ~5 s.
+  testing::Cluster c(49, kSize, 'C', {}, 1 << 20);
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);
+  c.run();
+  uint64_t ms = 1000;
+  c.replica(0).tick(ms);
+  int ticks = 0;
+  while (c.replica(1).status().disk != DiskState::UpToDate && ticks < 100) {
+    ms += 100;
+    ticks++;
+    c.replica(0).tick(ms);
+    c.run();
+  }
+  EXPECT_GE(ticks, 30);
+  EXPECT_LE(ticks, 50);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+}  // namespace
+}  // namespace tandem

@@ -39,7 +39,7 @@ void Replica::begin_sync_source(bool full) {
 }
 
 void Replica::pump_resync() {
-  if (repl_ != ReplState::SyncSource) return;
+  if (repl_ != ReplState::SyncSource || resync_paused_) return;
   const uint32_t chunk_blocks = kResyncChunkBytes / DirtyBitmap::kBlockBytes;
   for (uint32_t i = 0; i < kResyncWindow; i++) {
     ResyncSlot& r = resync_[i];
@@ -55,6 +55,10 @@ void Replica::pump_resync() {
     for (const ResyncSlot& o : resync_)
       in_flight |= o.state != ResyncSlot::State::Free && offset < o.offset + o.length && o.offset < offset + length;
     if (in_flight) break;
+    if (cfg_.resync_rate_bytes_per_s > 0) {
+      if (resync_tokens_ <= 0) break;  // resumed by tick()
+      resync_tokens_ -= length;
+    }
     resync_cursor_block_ = start + run;
     r.state = ResyncSlot::State::Reading;
     r.offset = offset;
@@ -209,6 +213,49 @@ void Replica::finish_sync_target() {
     set_disk(DiskState::Outdated);
   }
   fx_->state_changed();
+}
+
+}  // namespace tandem
+
+namespace tandem {
+
+std::string Replica::pause_sync() {
+  if (repl_ == ReplState::SyncTarget) return "run pause-sync on the sync source (the peer)";
+  if (repl_ != ReplState::SyncSource) return "no resync is running";
+  resync_paused_ = true;
+  log_info("resync to node {} paused", cfg_.peer_node_id);
+  fx_->state_changed();
+  return "";
+}
+
+std::string Replica::resume_sync() {
+  if (!resync_paused_) return repl_ == ReplState::SyncSource ? "" : "no resync is paused";
+  resync_paused_ = false;
+  log_info("resync to node {} resumed", cfg_.peer_node_id);
+  fx_->state_changed();
+  pump_resync();
+  maybe_finish_resync_source();
+  return "";
+}
+
+void Replica::tick(uint64_t now_ms) {
+  uint64_t dt = last_tick_ms_ ? now_ms - last_tick_ms_ : 0;
+  last_tick_ms_ = now_ms;
+  if (cfg_.resync_rate_bytes_per_s > 0) {
+    // A token bucket with at most 200 ms of burst.
+    double cap = static_cast<double>(cfg_.resync_rate_bytes_per_s) / 5;
+    resync_tokens_ = std::min(cap, resync_tokens_ + static_cast<double>(cfg_.resync_rate_bytes_per_s) * dt / 1000.0);
+    pump_resync();
+  }
+  uint64_t done = resync_done_bytes_;
+  if (now_ms - rate_window_start_ms_ >= 1000) {
+    uint64_t span = now_ms - rate_window_start_ms_;
+    resync_rate_measured_ = done >= rate_window_start_bytes_ && span > 0
+                                ? (done - rate_window_start_bytes_) * 1000 / span
+                                : 0;
+    rate_window_start_ms_ = now_ms;
+    rate_window_start_bytes_ = done;
+  }
 }
 
 }  // namespace tandem

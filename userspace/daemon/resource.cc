@@ -11,6 +11,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
+#include "config/keywords.h"
 #include "core/attach.h"
 #include "daemon/peer_auth.h"
 
@@ -48,6 +49,20 @@ bool Resource::split_brain_policy(const config::ResourceConfig& rc, SplitBrainPo
     return false;
   }
   return true;
+}
+
+// DRBD's rate settings (KiB units when no suffix): with c-plan-ahead 0 the resync runs at the fixed
+// resync-rate; otherwise DRBD's dynamic controller would steer it below c-max-rate. tandem has no dynamic
+// controller yet, so it honours c-max-rate as a ceiling in that case (and runs unthrottled without one).
+uint64_t Resource::resync_rate_limit(const config::ResourceConfig& rc) {
+  auto size = [&](std::string_view key) -> unsigned long long {
+    const std::string* v = rc.disk.get(key);
+    unsigned long long b = 0;
+    return v && config::parse_size_bytes(*v, 1024, &b) ? b : 0;
+  };
+  const std::string* plan = rc.disk.get("c-plan-ahead");
+  if (plan && *plan == "0") return size("resync-rate");
+  return size("c-max-rate");
 }
 
 void Resource::run_handler(std::string_view name) {
@@ -105,6 +120,7 @@ bool Resource::start(std::string* error) {
   ReplicaConfig cfg{static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id),
                     rc.net.protocol, data_size_, {}};
   if (!split_brain_policy(rc, &cfg.split_brain, error)) return false;
+  cfg.resync_rate_bytes_per_s = resync_rate_limit(rc);
   replica_ = std::make_unique<Replica>(cfg, ps, this);
   if (!clean)
     log_warn("the last run did not shut down cleanly{}", ps.crashed_primary ? " (crashed while Primary)"
@@ -181,6 +197,7 @@ void Resource::reap_storage() {
 
 void Resource::on_tick() {
   connector_->tick();
+  replica_->tick(EventLoop::now_ms());
   for (size_t i = 0; i < tick_waiters_.size();) {
     auto w = tick_waiters_[i];
     if (w()) {
@@ -288,6 +305,10 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     replica_->set_standalone(true);
     connector_->disable("administrative disconnect");
     return reply->ok();
+  }
+  if (cmd == "pause-sync" || cmd == "resume-sync") {
+    std::string why = cmd == "pause-sync" ? replica_->pause_sync() : replica_->resume_sync();
+    return why.empty() ? reply->ok() : reply->error(11, why);
   }
   if (cmd == "verify") {
     std::string why = replica_->start_verify();

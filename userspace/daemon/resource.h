@@ -63,6 +63,7 @@ class Resource final : public Effects, public BlockTarget {
   void run_handler(std::string_view name) override;
 
  private:
+  static uint64_t resync_rate_limit(const config::ResourceConfig& rc);
   static bool split_brain_policy(const config::ResourceConfig& rc, SplitBrainPolicy* p, std::string* error);
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
   void on_tick();

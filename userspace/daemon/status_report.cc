@@ -51,7 +51,8 @@ std::string format_status_text(const StatusSnapshot& s) {
     double done = r.resync_total_bytes ? 100.0 * static_cast<double>(r.resync_done_bytes) /
                                              static_cast<double>(r.resync_total_bytes)
                                        : 100.0;
-    out += fmt::format("    replication:{} peer-disk:{} done:{:.2f}\n", to_string(r.repl), to_string(r.peer_disk),
+    std::string_view repl = r.resync_paused ? "PausedSyncS" : to_string(r.repl);
+    out += fmt::format("    replication:{} peer-disk:{} done:{:.2f}\n", repl, to_string(r.peer_disk),
                        std::min(done, 100.0));
   } else if (r.repl == ReplState::VerifyS) {
     double done = r.verify_total_bytes ? 100.0 * static_cast<double>(r.verify_done_bytes) /
@@ -84,7 +85,8 @@ std::string format_status_json(const StatusSnapshot& s) {
       "\"split-brain\":{},\"last-handshake\":\"{}\",\"peer_devices\":[{{\"volume\":0,\"replication-state\":\"{}\","
       "\"peer-disk-state\":\"{}\",\"percent-in-sync\":{:.2f},\"out-of-sync\":{},\"sent\":{},\"received\":{},"
       "\"resync-total\":{},\"resync-done\":{},\"resync-sent\":{},\"resync-received\":{},"
-      "\"verify-total\":{},\"verify-done\":{},\"verify-out-of-sync\":{}}}]}}],"
+      "\"verify-total\":{},\"verify-done\":{},\"verify-out-of-sync\":{},\"resync-paused\":{},"
+      "\"resync-rate\":{},\"resync-eta-s\":{}}}]}}],"
       "\"generation\":{{\"current\":\"{:016X}\",\"bitmap\":\"{:016X}\",\"history\":[{}]}}}}\n",
       json_escape(s.resource), s.node_id, json_escape(s.host), to_string(r.role), s.protocol,
       json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
@@ -93,7 +95,11 @@ std::string format_status_json(const StatusSnapshot& s) {
       r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), to_string(r.repl),
       to_string(r.peer_disk), percent_in_sync(s), r.out_of_sync_bytes, r.bytes_sent, r.bytes_received,
       r.resync_total_bytes, r.resync_done_bytes, r.resync_bytes_sent, r.resync_bytes_received, r.verify_total_bytes,
-      r.verify_done_bytes, r.verify_out_of_sync_bytes, r.ids.current,
+      r.verify_done_bytes, r.verify_out_of_sync_bytes, r.resync_paused ? "true" : "false", r.resync_rate_bytes_per_s,
+      r.resync_rate_bytes_per_s && r.resync_total_bytes > r.resync_done_bytes
+          ? (r.resync_total_bytes - r.resync_done_bytes) / r.resync_rate_bytes_per_s
+          : 0,
+      r.ids.current,
       r.ids.bitmap, history);
 }
 

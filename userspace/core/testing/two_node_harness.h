@@ -90,10 +90,13 @@ struct AppIo {
 
 class Cluster {
  public:
-  Cluster(uint64_t seed, uint64_t size_bytes, char protocol = 'C', SplitBrainPolicy sb = {}) : rng_(seed) {
+  Cluster(uint64_t seed, uint64_t size_bytes, char protocol = 'C', SplitBrainPolicy sb = {},
+          uint64_t resync_rate_bytes_per_s = 0)
+      : rng_(seed) {
     for (int i = 0; i < 2; i++) {
       nodes_[i] = std::make_unique<SimNode>(this, i, size_bytes);
-      ReplicaConfig cfg{static_cast<uint32_t>(i), static_cast<uint32_t>(1 - i), protocol, size_bytes, sb};
+      ReplicaConfig cfg{static_cast<uint32_t>(i), static_cast<uint32_t>(1 - i), protocol, size_bytes, sb,
+                        resync_rate_bytes_per_s};
       nodes_[i]->replica = std::make_unique<Replica>(cfg, PersistentState{}, nodes_[i].get());
     }
   }
