@@ -58,6 +58,8 @@ class Effects {
   // Runs the configured handler of that name ("split-brain", "pri-lost-after-sb", ...), if any, without
   // waiting for it.
   virtual void run_handler(std::string_view name) {}
+  // Bytes queued towards the peer and not yet handed to the network (protocol A backpressure).
+  virtual size_t send_backlog_bytes() const { return 0; }
 };
 
 }  // namespace tandem

@@ -77,6 +77,9 @@ class Replica {
   static constexpr uint32_t kMaxPeerDataBuffers = 128;
   static constexpr uint32_t kResyncWindow = 16;
   static constexpr uint32_t kResyncChunkBytes = 256 * 1024;
+  // Protocol A completes writes before the peer has them; beyond this much unsent data new writes wait, so
+  // a slow link slows the application instead of overflowing the transport's queue.
+  static constexpr size_t kMaxSendBacklogBytes = 64u << 20;
 
   Replica(const ReplicaConfig& config, const PersistentState& loaded, Effects* fx);
   Replica(const Replica&) = delete;
@@ -92,6 +95,10 @@ class Replica {
   void peer_disconnected(std::string_view reason);
   // False while the peer-request table is full: the driver stops reading the socket (backpressure).
   bool can_accept_peer_message() const;
+  // The transport drained some of its queue: writes held back by protocol A backpressure may start.
+  void send_queue_drained() {
+    if (!waiting_.empty()) retry_waiting_writes();
+  }
 
   // ---- admin ----
   // Starts a promotion; the outcome arrives through Effects::promotion_done (possibly before this returns).

@@ -181,3 +181,37 @@ TEST(ReplicaResyncControl, FixedRateIsPacedByTicks) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(ReplicaProtocolA, BacklogHoldsNewWritesUntilTheQueueDrains) {
+  constexpr uint64_t kBig = 96ull << 20;
+  testing::Cluster c(50, kBig, 'A');
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);
+  c.run();
+  std::vector<std::unique_ptr<testing::AppIo>> ios;
+  for (int i = 0; i < 80; i++) {
+    ios.push_back(std::make_unique<testing::AppIo>(IoOp::Write, uint64_t(i) << 20, 1u << 20, uint8_t(i + 1)));
+    c.replica(0).app_request(&ios.back()->req);
+  }
+  // Only the Primary's disk runs; nothing is delivered to the peer.
+  while (!c.node(0).pending_io.empty()) c.node(0).run_io(0);
+  int done = 0;
+  for (auto& io : ios) done += io->done;
+  EXPECT_GE(done, 60);
+  EXPECT_LT(done, 80);  // held back by the 64 MiB backlog
+  EXPECT_LE(c.node(0).send_backlog_bytes(), Replica::kMaxSendBacklogBytes + (2u << 20));
+  // The link drains: the rest go through.
+  while (c.deliver_one(0) || c.deliver_one(1)) {
+  }
+  c.replica(0).send_queue_drained();
+  c.run();
+  for (auto& io : ios) EXPECT_TRUE(io->done);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+}  // namespace
+}  // namespace tandem

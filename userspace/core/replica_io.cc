@@ -90,6 +90,7 @@ void Replica::retry_waiting_writes() {
       continue;
     }
     if (app_writes_in_flight_ >= kMaxAppWrites) return;
+    if (cfg_.protocol == 'A' && peer_receives_writes() && fx_->send_backlog_bytes() > kMaxSendBacklogBytes) return;
     bool free_slot = false;
     for (const AppWrite& w : app_writes_) free_slot |= !w.used;
     if (!free_slot || write_conflicts(req->offset, req->length)) return;

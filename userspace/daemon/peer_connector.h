@@ -52,6 +52,7 @@ class PeerConnector {
   void disable(const std::string& reason);
   bool enabled() const { return enabled_; }
   bool established() const { return link_ && state_ == State::Established; }
+  size_t queued_bytes() const { return link_ ? link_->queued_bytes() : 0; }
 
   // Queues a message on the established connection; dropped silently when there is none.
   void send(const wire::Message& m, bool zero_copy = false);

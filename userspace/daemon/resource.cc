@@ -143,7 +143,10 @@ bool Resource::start(std::string* error) {
 
   loop_.add(storage_.event_fd(), EPOLLIN, [this](uint32_t) { reap_storage(); });
   loop_.set_tick([this] { on_tick(); });
-  loop_.set_before_wait([this] { storage_.flush_submissions(); });
+  loop_.set_before_wait([this] {
+    replica_->send_queue_drained();  // cheap when nothing waits
+    storage_.flush_submissions();
+  });
   loop_.set_request_handler([this](IoRequest* r) { replica_->app_request(r); });
 
   PeerConnectorConfig pc;

@@ -61,6 +61,7 @@ class Resource final : public Effects, public BlockTarget {
   void promotion_done(bool ok, std::string_view message) override;
   void state_changed() override;
   void run_handler(std::string_view name) override;
+  size_t send_backlog_bytes() const override { return connector_->queued_bytes(); }
 
  private:
   static uint64_t resync_rate_limit(const config::ResourceConfig& rc);

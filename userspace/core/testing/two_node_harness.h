@@ -36,6 +36,11 @@ class SimNode final : public Effects {
     promote_message = std::string(message);
   }
   void state_changed() override {}
+  size_t send_backlog_bytes() const override {
+    size_t n = 0;
+    for (const auto& f : outbox) n += f.size();
+    return n;
+  }
 
   // Performs one pending storage operation (the scheduler picks which).
   void run_io(size_t i) {
