@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "frontend/kernel_nbd/kernel_nbd_frontend.h"
 #include "frontend/memory_target.h"
+#include "memdev_cli.h"
 
 namespace {
 
@@ -33,19 +34,8 @@ void usage() {
                "[--control auto|netlink|ioctl] [--read-only] [--timeout-s N] [--dead-conn-timeout-s N]\n");
 }
 
-void say(const std::string& line) {
-  std::fputs((line + "\n").c_str(), stdout);
-  std::fflush(stdout);
-}
-
-bool parse_u64(const char* s, uint64_t* out) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0') return false;
-  *out = v;
-  return true;
-}
+using tandem::testtools::parse_u64;
+using tandem::testtools::say;
 
 }  // namespace
 
