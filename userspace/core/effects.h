@@ -58,6 +58,9 @@ class Effects {
   // Runs the configured handler of that name ("split-brain", "pri-lost-after-sb", ...), if any, without
   // waiting for it.
   virtual void run_handler(std::string_view name) {}
+  // Runs the fence-peer handler; its exit code comes back through Replica::fence_peer_done (on the loop
+  // thread, later). Called only with fencing configured, which the daemon accepts only with the handler.
+  virtual void call_fence_peer() {}
   // Bytes queued towards the peer and not yet handed to the network (protocol A backpressure).
   virtual size_t send_backlog_bytes() const { return 0; }
 };

@@ -153,9 +153,12 @@ void Replica::on_state(const wire::StateMsg& s) {
   peer_disk_ = s.disk;
   if (handshake) {
     run_handshake();
-    return;
+  } else {
+    fx_->state_changed();
   }
-  fx_->state_changed();
+  if (handshake_done_ && conn_ == ConnState::Connected && repl_ == ReplState::Established &&
+      s.disk == DiskState::UpToDate)
+    peer_is_up_to_date_again();
 }
 
 void Replica::run_handshake() {
@@ -254,6 +257,8 @@ void Replica::run_handshake() {
     repl_ = ReplState::SyncTarget;
     set_disk(DiskState::Inconsistent);
   }
+  // The peer is back: writes frozen by fencing complete now (their blocks are marked and resynced).
+  if (io_frozen_) unfreeze_io();
   fx_->state_changed();
 }
 
@@ -265,6 +270,11 @@ void Replica::peer_disconnected(std::string_view reason) {
   log_info("connection to node {} lost: {}", cfg_.peer_node_id, reason);
   bool was_synced_peer = handshake_done_;
   Role old_peer_role = peer_role_;
+  // A Primary whose peer may hold current data fences it before writing on alone; with resource-and-stonith
+  // no write completes meanwhile (not even those in flight now, which the peer may not have).
+  const bool fence = role_ == Role::Primary && was_synced_peer && peer_disk_ >= DiskState::Consistent &&
+                     needs_fencing();
+  if (fence && cfg_.fencing == Fencing::ResourceAndStonith) io_frozen_ = true;
   conn_ = standalone_ ? ConnState::StandAlone : ConnState::Connecting;
   repl_ = ReplState::Off;
   handshake_done_ = false;
@@ -301,8 +311,11 @@ void Replica::peer_disconnected(std::string_view reason) {
     // This node now writes what the peer will not see: a new data generation, with the bitmap tracking it.
     ps_.ids.start_new_generation(fx_->new_uuid());
     save();
-  } else if (was_synced_peer && old_peer_role == Role::Primary && disk_ == DiskState::UpToDate) {
-    // The Primary carries on without us: our data is no longer current.
+    if (fence) start_fencing();
+  } else if (was_synced_peer && old_peer_role == Role::Primary && disk_ == DiskState::UpToDate &&
+             cfg_.fencing == Fencing::DontCare) {
+    // The Primary carries on without us: our data is no longer current. (With fencing, the Primary's
+    // fence-peer handler keeps this node from promoting instead, so a crashed Primary can be replaced.)
     set_disk(DiskState::Outdated);
   }
   if (promote_pending_) {
@@ -341,9 +354,18 @@ void Replica::promote(bool force) {
     fx_->promotion_done(true, "already Primary");
     return;
   }
-  if (promote_pending_ || promote_after_drain_) {
+  if (promote_pending_ || promote_after_drain_ || promote_after_fence_) {
     fx_->promotion_done(false, "a promotion is already in progress");
     return;
+  }
+  if (!force && conn_ != ConnState::Connected && needs_fencing() &&
+      (disk_ == DiskState::UpToDate || disk_ == DiskState::Consistent)) {
+    // Alone, with a peer that might hold current data or be promoted itself: fence it first (DRBD does the
+    // same; a Consistent node becomes UpToDate once its peer is fenced).
+    promote_after_fence_ = true;
+    promote_force_ = force;
+    start_fencing();
+    return;  // continued in fence_peer_done
   }
   std::string why = promotion_refusal(force);
   if (!why.empty()) {
@@ -368,9 +390,10 @@ void Replica::promote(bool force) {
 }
 
 void Replica::cancel_promotion(std::string_view why) {
-  if (!promote_pending_ && !promote_after_drain_) return;
+  if (!promote_pending_ && !promote_after_drain_ && !promote_after_fence_) return;
   promote_pending_ = false;
   promote_after_drain_ = false;
+  promote_after_fence_ = false;
   fx_->promotion_done(false, why);
 }
 
@@ -485,6 +508,8 @@ ReplicaStatus Replica::status() const {
   s.resync_done_bytes = resync_done_bytes_;
   s.app_writes_in_flight = app_writes_in_flight_;
   s.suspended_split_brain = split_brain_;
+  s.suspended_fencing = io_frozen_;
+  s.fencing_in_progress = fence_pending_;
   s.resync_paused = resync_paused_;
   s.resync_rate_bytes_per_s =
       repl_ == ReplState::SyncSource || repl_ == ReplState::SyncTarget ? resync_rate_measured_ : 0;

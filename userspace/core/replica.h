@@ -30,6 +30,13 @@
 
 namespace tandem {
 
+// DRBD's `net { fencing ...; }`. With DontCare a Secondary that loses its Primary marks itself Outdated (it
+// cannot know whether the Primary writes on). With fencing the Secondary stays UpToDate and the cluster
+// manager is responsible: the node that wants to carry on alone (a Primary that lost its peer, or a node
+// promoted while disconnected) first runs the fence-peer handler, which must keep the peer from promoting.
+// ResourceAndStonith also freezes application writes until the handler has answered.
+enum class Fencing : uint8_t { DontCare, ResourceOnly, ResourceAndStonith };
+
 struct ReplicaConfig {
   uint32_t node_id = 0;
   uint32_t peer_node_id = 1;
@@ -38,6 +45,7 @@ struct ReplicaConfig {
   SplitBrainPolicy split_brain;
   // Fixed resync rate (DRBD's resync-rate with c-plan-ahead 0); 0 = as fast as the window allows.
   uint64_t resync_rate_bytes_per_s = 0;
+  Fencing fencing = Fencing::DontCare;
 };
 
 struct ReplicaStatus {
@@ -64,6 +72,8 @@ struct ReplicaStatus {
   uint64_t disk_write_bytes = 0;
   uint64_t disk_read_bytes = 0;
   bool suspended_split_brain = false;
+  bool suspended_fencing = false;  // application writes frozen until the fence-peer handler answers
+  bool fencing_in_progress = false;
   std::string last_decision;        // why the last connect decided what it did
 };
 
@@ -127,6 +137,13 @@ class Replica {
   std::string resume_sync();
   // Time passes (the daemon calls this every 100 ms): paces a fixed-rate resync and measures the rate.
   void tick(uint64_t now_ms);
+
+  // The fence-peer handler started through Effects::call_fence_peer exited with this code (DRBD's meaning:
+  // 3 peer already Outdated/Inconsistent, 4 peer outdated, 5 peer unreachable, 6 peer is Primary, 7 peer
+  // fenced by STONITH; anything else: fencing failed; negative: the handler could not run or timed out).
+  void fence_peer_done(int exit_code);
+  // resume-io: release application writes frozen by resource-and-stonith fencing whose handler failed.
+  std::string resume_io();
 
   // `connect --discard-my-data`: if the next handshake finds a split brain, this node gives up its changes and
   // becomes the target of a full resync (manual split-brain recovery, as in DRBD). One-shot.
@@ -229,6 +246,12 @@ class Replica {
   void maybe_compare_verify(uint32_t slot);
   void verify_connection_lost();
 
+  // replica_fencing.cc
+  bool needs_fencing() const;
+  void start_fencing();
+  void unfreeze_io();
+  void peer_is_up_to_date_again();
+
   // replica.cc
   void on_state(const wire::StateMsg& s);
   void run_handshake();
@@ -264,6 +287,10 @@ class Replica {
   bool split_brain_ = false;
   bool discard_my_data_ = false;
   std::string last_decision_;
+
+  bool fence_pending_ = false;       // the fence-peer handler runs
+  bool promote_after_fence_ = false; // a promotion waits for it
+  bool io_frozen_ = false;           // resource-and-stonith: writes neither start nor complete
 
   bool promote_pending_ = false;
   bool promote_force_ = false;

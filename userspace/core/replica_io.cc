@@ -79,6 +79,7 @@ void Replica::start_or_queue_write(IoRequest* req) {
 // Starts waiting requests in arrival order; stops at the first that cannot start yet (no free slot, or it
 // overlaps a write still in flight) so that later requests never overtake earlier ones.
 void Replica::retry_waiting_writes() {
+  if (io_frozen_) return;
   while (!waiting_.empty()) {
     IoRequest* req = waiting_.front();
     if (req->op == IoOp::Flush) {
@@ -221,7 +222,7 @@ void Replica::app_write_done(uint32_t slot, int result) {
 void Replica::maybe_finish_app_write(uint32_t slot) {
   AppWrite& w = app_writes_[slot];
   if (!w.used || !w.local_done) return;
-  if (w.req) {
+  if (w.req && !io_frozen_) {
     bool remote_ok = cfg_.protocol == 'A'   ? true
                      : cfg_.protocol == 'B' ? w.recv_acks_pending == 0
                                             : w.acks_pending == 0;
@@ -273,7 +274,7 @@ void Replica::app_flush_done(uint32_t slot, int result) {
 
 void Replica::maybe_finish_app_flush(uint32_t slot) {
   AppFlush& f = app_flushes_[slot];
-  if (!f.used || !f.local_done || f.remote_pending) return;
+  if (!f.used || !f.local_done || f.remote_pending || io_frozen_) return;
   f.used = false;
   fx_->complete(f.req, f.result);
   retry_waiting_writes();

@@ -166,6 +166,7 @@ void Replica::on_sync_start(const wire::SyncStart& s) {
   peer_disk_ = DiskState::UpToDate;
   log_info("resync from node {} started ({}): {} bytes", cfg_.peer_node_id, s.full ? "full" : "bitmap",
            s.total_bytes);
+  fx_->run_handler("before-resync-target");
   set_disk(DiskState::Inconsistent);
   fx_->state_changed();
 }
@@ -207,6 +208,7 @@ void Replica::finish_sync_target() {
   if (still_connected) {
     log_info("resync from node {} finished; data is UpToDate", cfg_.peer_node_id);
     set_disk(DiskState::UpToDate);
+    fx_->run_handler("after-resync-target");
   } else {
     // Complete as of SyncDone, but the source may have written since the link broke.
     log_info("resync from node {} finished after the connection was lost; data is Outdated", cfg_.peer_node_id);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "config/keywords.h"
 #include "core/attach.h"
+#include "daemon/handler_process.h"
 #include "daemon/peer_auth.h"
 
 namespace tandem {
@@ -51,6 +53,23 @@ bool Resource::split_brain_policy(const config::ResourceConfig& rc, SplitBrainPo
   return true;
 }
 
+bool Resource::fencing_policy(const config::ResourceConfig& rc, Fencing* f, std::string* error) {
+  const std::string* v = rc.net.get("fencing");
+  if (!v || *v == "dont-care") {
+    *f = Fencing::DontCare;
+    return true;
+  }
+  *f = *v == "resource-only" ? Fencing::ResourceOnly : Fencing::ResourceAndStonith;
+  const std::string* handler = rc.handlers.get("fence-peer");
+  if (!handler || handler->empty()) {
+    *error = fmt::format("resource {}: fencing {} needs a fence-peer handler (handlers {{ fence-peer \"...\"; }}), "
+                         "which keeps the peer from promoting while this node carries on alone",
+                         rc.name, *v);
+    return false;
+  }
+  return true;
+}
+
 // DRBD's rate settings (KiB units when no suffix): with c-plan-ahead 0 the resync runs at the fixed
 // resync-rate; otherwise DRBD's dynamic controller would steer it below c-max-rate. tandem has no dynamic
 // controller yet, so it honours c-max-rate as a ceiling in that case (and runs unthrottled without one).
@@ -65,31 +84,61 @@ uint64_t Resource::resync_rate_limit(const config::ResourceConfig& rc) {
   return size("c-max-rate");
 }
 
+std::vector<std::string> Resource::handler_environment(std::string_view name) const {
+  // As DRBD's handlers get it, plus TANDEM_* names.
+  return {"DRBD_RESOURCE=" + opts_.config.name,      "TANDEM_RESOURCE=" + opts_.config.name,
+          "DRBD_PEER=" + peer_->name,                "DRBD_PEER_ADDRESS=" + peer_->address,
+          "DRBD_PEER_AF=ipv4",                       fmt::format("DRBD_PEER_NODE_ID={}", peer_->node_id),
+          fmt::format("DRBD_MY_NODE_ID={}", local_->node_id),
+          fmt::format("DRBD_MINOR={}", local_->volume.minor < 0 ? 0 : local_->volume.minor),
+          "DRBD_VOLUME=0",                           fmt::format("DRBD_MY_ROLE={}", to_string(replica_->role())),
+          "DRBD_CONF=" + opts_.config_file,          "TANDEM_RUN_DIR=" + opts_.run_dir,
+          "TANDEM_HANDLER=" + std::string(name),     "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+}
+
 void Resource::run_handler(std::string_view name) {
   const std::string* cmd = opts_.config.handlers.get(name);
   if (!cmd || cmd->empty()) return;
   log_info("calling handler {}: {}", name, *cmd);
-  // Environment as DRBD's handlers get it, plus TANDEM_* names.
-  std::vector<std::string> env = {
-      "DRBD_RESOURCE=" + opts_.config.name,      "TANDEM_RESOURCE=" + opts_.config.name,
-      "DRBD_PEER=" + peer_->name,                "DRBD_PEER_ADDRESS=" + peer_->address,
-      "DRBD_PEER_AF=ipv4",                       fmt::format("DRBD_PEER_NODE_ID={}", peer_->node_id),
-      fmt::format("DRBD_MINOR={}", local_->volume.minor < 0 ? 0 : local_->volume.minor),
-      "DRBD_VOLUME=0",                           fmt::format("DRBD_MY_ROLE={}", to_string(replica_->role())),
-      "TANDEM_HANDLER=" + std::string(name),     "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-  std::vector<char*> envp;  // built before fork: the child of a threaded process may only make async-safe calls
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  // Double fork: the handler runs detached and never becomes a zombie of the daemon; the loop never waits.
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (fork() != 0) _exit(0);
-    setsid();
-    execle("/bin/sh", "sh", "-c", cmd->c_str(), static_cast<char*>(nullptr), envp.data());
-    _exit(127);
+  if (int err = spawn_detached_handler(*cmd, handler_environment(name)); err < 0)
+    log_error("cannot start handler {}: {}", name, strerror(-err));
+}
+
+void Resource::call_fence_peer() {
+  const std::string* cmd = opts_.config.handlers.get("fence-peer");
+  TANDEM_CHECK(cmd && !cmd->empty());  // start() refuses fencing without the handler
+  TANDEM_CHECK(!fence_pidfd_.valid());  // the core runs one at a time
+  log_info("calling handler fence-peer: {}", *cmd);
+  pid_t pid = 0;
+  if (int err = spawn_watched_handler(*cmd, handler_environment("fence-peer"), &pid, &fence_pidfd_); err < 0) {
+    log_error("cannot start handler fence-peer: {}", strerror(-err));
+    loop_.post([this, err] { replica_->fence_peer_done(err); });
+    return;
   }
-  if (pid > 0) waitpid(pid, nullptr, 0);
-  else log_error("cannot start handler {}: {}", name, strerror(errno));
+  fence_pid_ = pid;
+  fence_deadline_ms_ = EventLoop::now_ms() + kFencePeerTimeoutMs;
+  loop_.add(fence_pidfd_.get(), EPOLLIN, [this](uint32_t) { fence_peer_exited(); });
+}
+
+void Resource::fence_peer_exited() {
+  int code = reap_watched_handler(fence_pidfd_.get());
+  loop_.remove(fence_pidfd_.get());
+  fence_pidfd_.reset();
+  fence_pid_ = 0;
+  log_info("handler fence-peer exited with {}", code);
+  replica_->fence_peer_done(code);
+}
+
+// Bounded: a handler that hangs (an unreachable cluster, a wedged script) is killed, and fencing failed.
+void Resource::check_fence_peer_timeout() {
+  if (!fence_pidfd_.valid() || EventLoop::now_ms() < fence_deadline_ms_) return;
+  log_error("handler fence-peer did not finish within {} s; killing it", kFencePeerTimeoutMs / 1000);
+  kill(fence_pid_, SIGKILL);
+  reap_watched_handler(fence_pidfd_.get());
+  loop_.remove(fence_pidfd_.get());
+  fence_pidfd_.reset();
+  fence_pid_ = 0;
+  replica_->fence_peer_done(-ETIMEDOUT);
 }
 
 Resource::~Resource() {
@@ -121,6 +170,7 @@ bool Resource::start(std::string* error) {
                     rc.net.protocol, data_size_, {}};
   if (!split_brain_policy(rc, &cfg.split_brain, error)) return false;
   cfg.resync_rate_bytes_per_s = resync_rate_limit(rc);
+  if (!fencing_policy(rc, &cfg.fencing, error)) return false;
   replica_ = std::make_unique<Replica>(cfg, ps, this);
   if (!clean)
     log_warn("the last run did not shut down cleanly{}", ps.crashed_primary ? " (crashed while Primary)"
@@ -201,6 +251,7 @@ void Resource::reap_storage() {
 void Resource::on_tick() {
   connector_->tick();
   replica_->tick(EventLoop::now_ms());
+  check_fence_peer_timeout();
   for (size_t i = 0; i < tick_waiters_.size();) {
     auto w = tick_waiters_[i];
     if (w()) {
@@ -308,6 +359,10 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     replica_->set_standalone(true);
     connector_->disable("administrative disconnect");
     return reply->ok();
+  }
+  if (cmd == "resume-io") {
+    std::string why = replica_->resume_io();
+    return why.empty() ? reply->ok() : reply->error(11, why);
   }
   if (cmd == "pause-sync" || cmd == "resume-sync") {
     std::string why = cmd == "pause-sync" ? replica_->pause_sync() : replica_->resume_sync();

@@ -31,6 +31,7 @@ struct ResourceOptions {
   std::string host;    // the local `on` section
   std::string run_dir;
   std::string frontend;  // tandemd --frontend: overrides the config's `options { frontend ...; }`
+  std::string config_file;  // for handlers (DRBD_CONF)
 };
 
 class Resource final : public Effects, public BlockTarget {
@@ -61,10 +62,15 @@ class Resource final : public Effects, public BlockTarget {
   void promotion_done(bool ok, std::string_view message) override;
   void state_changed() override;
   void run_handler(std::string_view name) override;
+  void call_fence_peer() override;
   size_t send_backlog_bytes() const override { return connector_->queued_bytes(); }
 
  private:
   static uint64_t resync_rate_limit(const config::ResourceConfig& rc);
+  static bool fencing_policy(const config::ResourceConfig& rc, Fencing* f, std::string* error);
+  std::vector<std::string> handler_environment(std::string_view name) const;
+  void fence_peer_exited();
+  void check_fence_peer_timeout();
   static bool split_brain_policy(const config::ResourceConfig& rc, SplitBrainPolicy* p, std::string* error);
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
   void on_tick();
@@ -109,6 +115,11 @@ class Resource final : public Effects, public BlockTarget {
   int exit_code_ = 0;
   // Polled every tick until it returns true (bounded retries live inside each one).
   std::vector<std::function<bool()>> tick_waiters_;
+  // The running fence-peer handler (at most one).
+  static constexpr uint64_t kFencePeerTimeoutMs = 120'000;
+  UniqueFd fence_pidfd_;
+  pid_t fence_pid_ = 0;
+  uint64_t fence_deadline_ms_ = 0;
 };
 
 }  // namespace tandem

@@ -39,7 +39,8 @@ double percent_in_sync(const StatusSnapshot& s) {
 
 std::string format_status_text(const StatusSnapshot& s) {
   const ReplicaStatus& r = s.replica;
-  std::string out = fmt::format("{} role:{}\n  disk:{}\n", s.resource, to_string(r.role), to_string(r.disk));
+  std::string out = fmt::format("{} role:{}{}\n  disk:{}\n", s.resource, to_string(r.role),
+                                r.suspended_fencing ? " suspended:fencing" : "", to_string(r.disk));
   if (r.conn != ConnState::Connected || r.repl == ReplState::Off) {
     out += fmt::format("  {} connection:{}{}\n", s.peer_host,
                        r.conn == ConnState::Connected ? "Connecting" : std::string(to_string(r.conn)),
@@ -79,6 +80,7 @@ std::string format_status_json(const StatusSnapshot& s) {
                                : std::string(to_string(r.conn));
   return fmt::format(
       "{{\"name\":\"{}\",\"node-id\":{},\"host\":\"{}\",\"role\":\"{}\",\"protocol\":\"{}\","
+      "\"suspended\":{},\"fencing-in-progress\":{},"
       "\"frontend\":{{\"kind\":\"{}\",\"device\":\"{}\",\"link\":\"{}\",\"nbd-socket\":\"{}\"}},"
       "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{}}}],"
       "\"connections\":[{{\"peer-node-id\":{},\"name\":\"{}\",\"connection-state\":\"{}\",\"peer-role\":\"{}\","
@@ -89,6 +91,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       "\"resync-rate\":{},\"resync-eta-s\":{}}}]}}],"
       "\"generation\":{{\"current\":\"{:016X}\",\"bitmap\":\"{:016X}\",\"history\":[{}]}}}}\n",
       json_escape(s.resource), s.node_id, json_escape(s.host), to_string(r.role), s.protocol,
+      r.suspended_fencing ? "true" : "false", r.fencing_in_progress ? "true" : "false",
       json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
       json_escape(s.nbd_socket), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
       s.peer_node_id, json_escape(s.peer_host), conn_state, to_string(r.peer_role),

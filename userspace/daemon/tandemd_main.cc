@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  tandem::Resource r({*res, local->name, run_dir, frontend});
+  tandem::Resource r({*res, local->name, run_dir, frontend, config_path});
   if (!r.start(&err)) {
     tandem::log_error("cannot start resource {}: {}", resource, err);
     return 20;

@@ -36,6 +36,8 @@ class SimNode final : public Effects {
     promote_message = std::string(message);
   }
   void state_changed() override {}
+  void run_handler(std::string_view name) override { handlers.emplace_back(name); }
+  void call_fence_peer() override { fence_calls++; }
   size_t send_backlog_bytes() const override {
     size_t n = 0;
     for (const auto& f : outbox) n += f.size();
@@ -69,6 +71,8 @@ class SimNode final : public Effects {
   int promote_result = -1;
   std::string promote_message;
   bool want_standalone = false;
+  std::vector<std::string> handlers;  // names of handlers run, in order
+  int fence_calls = 0;                // fence-peer started (the test answers with Replica::fence_peer_done)
 };
 
 // An application request owned by the test.
@@ -96,12 +100,12 @@ struct AppIo {
 class Cluster {
  public:
   Cluster(uint64_t seed, uint64_t size_bytes, char protocol = 'C', SplitBrainPolicy sb = {},
-          uint64_t resync_rate_bytes_per_s = 0)
+          uint64_t resync_rate_bytes_per_s = 0, Fencing fencing = Fencing::DontCare)
       : rng_(seed) {
     for (int i = 0; i < 2; i++) {
       nodes_[i] = std::make_unique<SimNode>(this, i, size_bytes);
       ReplicaConfig cfg{static_cast<uint32_t>(i), static_cast<uint32_t>(1 - i), protocol, size_bytes, sb,
-                        resync_rate_bytes_per_s};
+                        resync_rate_bytes_per_s, fencing};
       nodes_[i]->replica = std::make_unique<Replica>(cfg, PersistentState{}, nodes_[i].get());
     }
   }
