@@ -116,7 +116,7 @@ class Resource final : public Effects, public BlockTarget {
   // Polled every tick until it returns true (bounded retries live inside each one).
   std::vector<std::function<bool()>> tick_waiters_;
   // The running fence-peer handler (at most one).
-  static constexpr uint64_t kFencePeerTimeoutMs = 120'000;
+  static constexpr uint64_t kFencePeerTimeoutMs = 90'000;  // below tandemadm's 120 s wait for `primary`
   UniqueFd fence_pidfd_;
   pid_t fence_pid_ = 0;
   uint64_t fence_deadline_ms_ = 0;
