@@ -319,13 +319,10 @@ void Replica::peer_disconnected(std::string_view reason) {
     set_disk(DiskState::Outdated);
   }
   if (promote_pending_) {
-    // The peer is gone before it answered: decide again as a disconnected node.
+    // The peer is gone before it answered: decide again as a disconnected node (which may mean fencing it
+    // first, or waiting for its writes to drain).
     promote_pending_ = false;
-    std::string why = promotion_refusal(promote_force_);
-    if (why.empty())
-      become_primary(promote_force_);
-    else
-      fx_->promotion_done(false, why);
+    promote(promote_force_);
   }
   fx_->state_changed();
 }

@@ -151,3 +151,25 @@ TEST(ReplicaFencing, AReconnectWhileTheHandlerRunsMakesItsResultMoot) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(ReplicaFencing, APromotionAskedWhileConnectedFencesIfThePeerVanishesBeforeAnswering) {
+  Cluster c(9, kSize, 'C', {}, 0, Fencing::ResourceOnly);
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);
+  c.run();
+  ASSERT_EQ(c.replica(0).demote(0), "");
+  c.run();
+  c.replica(1).promote(false);  // asks node 0, which never answers: the link dies first
+  c.disconnect();
+  EXPECT_EQ(c.node(1).fence_calls, 1);
+  EXPECT_EQ(c.replica(1).role(), Role::Secondary);
+  c.replica(1).fence_peer_done(5);
+  EXPECT_EQ(c.replica(1).role(), Role::Primary);
+}
+
+}  // namespace
+}  // namespace tandem
