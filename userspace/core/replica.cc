@@ -309,8 +309,15 @@ void Replica::peer_disconnected(std::string_view reason) {
 
   if (role_ == Role::Primary) {
     // This node now writes what the peer will not see: a new data generation, with the bitmap tracking it.
-    ps_.ids.start_new_generation(fx_->new_uuid());
-    save();
+    // With writes frozen by fencing nothing is written alone yet: the generation starts when they resume
+    // without the peer (DRBD does the same), so a frozen Primary that is then shot does not look like the
+    // other half of a split brain to the node that replaced it.
+    if (io_frozen_) {
+      generation_pending_ = true;
+    } else {
+      ps_.ids.start_new_generation(fx_->new_uuid());
+      save();
+    }
     if (fence) start_fencing();
   } else if (was_synced_peer && old_peer_role == Role::Primary && disk_ == DiskState::UpToDate &&
              cfg_.fencing == Fencing::DontCare) {

@@ -291,6 +291,7 @@ class Replica {
   bool fence_pending_ = false;       // the fence-peer handler runs
   bool promote_after_fence_ = false; // a promotion waits for it
   bool io_frozen_ = false;           // resource-and-stonith: writes neither start nor complete
+  bool generation_pending_ = false;  // a new data generation starts when frozen writes resume alone
 
   bool promote_pending_ = false;
   bool promote_force_ = false;

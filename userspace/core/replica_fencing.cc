@@ -89,6 +89,13 @@ void Replica::fence_peer_done(int code) {
 void Replica::unfreeze_io() {
   if (!io_frozen_) return;
   io_frozen_ = false;
+  if (generation_pending_) {
+    generation_pending_ = false;
+    if (!(conn_ == ConnState::Connected && handshake_done_) && role_ == Role::Primary) {
+      ps_.ids.start_new_generation(fx_->new_uuid());
+      save();
+    }
+  }
   log_info("application writes resume");
   for (uint32_t i = 0; i < kMaxAppWrites; i++) maybe_finish_app_write(i);
   for (uint32_t i = 0; i < kMaxAppFlushes; i++) maybe_finish_app_flush(i);

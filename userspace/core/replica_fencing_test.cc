@@ -173,3 +173,36 @@ TEST(ReplicaFencing, APromotionAskedWhileConnectedFencesIfThePeerVanishesBeforeA
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(ReplicaFencing, AFrozenPrimaryStartsNoGenerationUntilItWritesAlone) {
+  Cluster c = fenced_pair(Fencing::ResourceAndStonith);
+  uint64_t before = c.replica(0).status().ids.current;
+  c.disconnect();
+  EXPECT_EQ(c.replica(0).status().ids.current, before);  // frozen: nothing written without the peer yet
+  c.replica(0).fence_peer_done(4);
+  EXPECT_NE(c.replica(0).status().ids.current, before);
+  EXPECT_EQ(c.replica(0).status().ids.bitmap, before);
+}
+
+TEST(ReplicaFencing, AFrozenPrimaryThatIsReplacedIsNoSplitBrain) {
+  Cluster c = fenced_pair(Fencing::ResourceAndStonith);
+  c.disconnect();              // node 0 isolated: frozen, its fence-peer never succeeds
+  c.replica(1).promote(false);  // node 1 fences node 0 through the cluster and takes over
+  c.replica(1).fence_peer_done(5);
+  ASSERT_EQ(c.replica(1).role(), Role::Primary);
+  AppIo w(IoOp::Write, 4096, 4096, 0x55);
+  c.replica(1).app_request(&w.req);
+  c.run();
+  ASSERT_TRUE(w.done);
+  // Node 0 stays frozen (its fence-peer fails) until it is power-cycled. It started no generation of its
+  // own, so at its restart the generation rules see node 1's as the newer one, not a split brain.
+  c.replica(0).fence_peer_done(1);
+  ASSERT_TRUE(c.replica(0).status().suspended_fencing);
+  EXPECT_EQ(c.replica(0).status().ids.current, c.replica(1).status().ids.bitmap);
+}
+
+}  // namespace
+}  // namespace tandem
