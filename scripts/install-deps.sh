@@ -9,6 +9,8 @@ fio nbdkit libnbd-bin qemu-utils
 e2fsprogs util-linux iproute2 iptables procps kmod psmisc"
 # The VM tests (tests/vm/) boot a test kernel under QEMU; they skip themselves without it.
 PKGS="$PKGS qemu-system-x86 busybox-static cpio"
+# The HA test and `make demo` run a Pacemaker + Corosync cluster with MariaDB (tests/system/test-ha-mariadb.sh).
+PKGS="$PKGS pacemaker corosync pacemaker-cli-utils crmsh resource-agents mariadb-server mariadb-client libxml2-utils"
 # drbd-utils is only needed to cross-check our example config with `drbdadm dump`.
 PKGS="$PKGS drbd-utils"
 missing=""
@@ -22,6 +24,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Packages must not start their services (corosync, pacemaker, mariadb) on this machine: the tests start
+# their own, inside namespaces. A temporary policy-rc.d says so to invoke-rc.d, unless the admin has one.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$POLICY" && chmod 755 "$POLICY"
+  trap 'rm -f "$POLICY"' EXIT
+fi
 apt-get update -qq || apt-get update
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null || apt-get install -y --no-install-recommends $missing
