@@ -47,6 +47,7 @@ endif
 
 demo: build
 	./tools/examples/demo.sh $(BUILD)
+	./tools/examples/demo-ha.sh $(BUILD)
 
 bench: build
 	./tests/bench/bench.sh $(BUILD)

@@ -235,6 +235,186 @@ ha_resource_line() { nsx "$1" crm_mon -1 2>/dev/null | grep -P "^\s*\* $2\t" || 
 # ha_started_on N PRIMITIVE NODE: the primitive is fully started on NODE (no transition in progress).
 ha_started_on() { ha_resource_line "$1" "$2" | grep -Eq "Started $3( \\(Monitoring\\))?\s*$"; }
 
+# ---- the MariaDB-on-tandem cluster (test-ha-mariadb.sh and `make demo`) ----
+
+# Node N's view: where the database runs, tandem's disk states, the fencing constraint.
+active_node() { ha_resource_line "$1" db | grep -oE 'Started n[12]' | grep -oE '[12]$' || true; }
+
+tandem_dstate() { ha_adm "$1" dstate "$HA_RES" 2>/dev/null; }
+both_uptodate_on() { [ "$(tandem_dstate "$1")" = UpToDate/UpToDate ]; }
+no_fence_constraint() { ! nsx "$1" cibadmin -Q -o constraints 2>/dev/null | grep -q "tandem-fence-by-handler"; }
+has_fence_constraint() { nsx "$1" cibadmin -Q -o constraints 2>/dev/null | grep -q "tandem-fence-by-handler"; }
+
+
+# ha_write_configs SECRET: the tandem resource file (protocol C, fencing resource-and-stonith with tandem's
+# Pacemaker handlers) and MariaDB's my.cnf. Needs TANDEM_SOURCE_DIR (tandem_binaries).
+ha_write_configs() {
+  local secret=$1
+  cat >"$HA_CONF" <<CONF
+# Written by ${0##*/}: MariaDB's replicated disk.
+resource $HA_RES {
+    net {
+        protocol      C;
+        fencing       resource-and-stonith;
+        cram-hmac-alg sha256;
+        shared-secret "$secret";
+        ping-int      1;
+        ping-timeout  5;
+        connect-int   1;
+    }
+    handlers {
+        fence-peer          "$TANDEM_SOURCE_DIR/tools/ha/tandem-fence-peer";
+        unfence-peer        "$TANDEM_SOURCE_DIR/tools/ha/tandem-unfence-peer";
+        after-resync-target "$TANDEM_SOURCE_DIR/tools/ha/tandem-unfence-peer";
+    }
+    on n1 {
+        node-id   0;
+        address   $(ha_ip 1):7789;
+        device    $HA_DEV_DIR/$HA_RES minor 0;
+        disk      $HA_WORK/n1.img;
+        meta-disk internal;
+    }
+    on n2 {
+        node-id   1;
+        address   $(ha_ip 2):7789;
+        device    $HA_DEV_DIR/$HA_RES minor 1;
+        disk      $HA_WORK/n2.img;
+        meta-disk internal;
+    }
+}
+CONF
+  cat >"$HA_WORK/my.cnf" <<CNF
+[mysqld]
+user=mysql
+datadir=$HA_WORK/mnt/data
+socket=/run/mysqld/mysqld.sock
+pid-file=/run/mysqld/mysqld.pid
+log-error=$HA_WORK/mnt/log/error.log
+bind-address=0.0.0.0
+port=3306
+skip-name-resolve
+innodb_buffer_pool_size=64M
+innodb_log_file_size=16M
+[client]
+socket=/run/mysqld/mysqld.sock
+CNF
+}
+
+# ha_prepare_database: metadata on both nodes, the initial sync skipped (both backing files are zero),
+# ext4 and an empty MariaDB with database `probe` (table t, user probe/probe) created on n1; then both
+# daemons are stopped again, for the cluster to start.
+ha_prepare_database() {
+  local n
+  for n in $HA_NODES; do
+    truncate -s 512M "$HA_WORK/n$n.img"
+    ha_adm "$n" create-md "$HA_RES" >/dev/null || fail "create-md on n$n"
+    ha_adm "$n" up "$HA_RES" || fail "up on n$n"
+  done
+  ha_adm 1 wait-connect "$HA_RES" --timeout 30 >/dev/null || fail "the nodes did not connect"
+  ha_adm 1 new-current-uuid "$HA_RES" --clear-bitmap || fail "new-current-uuid --clear-bitmap"
+  wait_until 20 "both UpToDate" both_uptodate_on 1 || fail "not UpToDate: $(tandem_dstate 1)"
+  ha_adm 1 primary "$HA_RES" || fail "primary on n1"
+  nsx 1 mkfs.ext4 -q -F "$HA_DEV_DIR/$HA_RES" || fail "mkfs.ext4"
+  nsx 1 mount "$HA_DEV_DIR/$HA_RES" "$HA_WORK/mnt" || fail "mount"
+  nsx 1 mkdir -p "$HA_WORK/mnt/data" "$HA_WORK/mnt/log"
+  nsx 1 chown mysql:mysql "$HA_WORK/mnt/data" "$HA_WORK/mnt/log"
+  nsx 1 mariadb-install-db --no-defaults --user=mysql --datadir="$HA_WORK/mnt/data" \
+    --auth-root-authentication-method=socket --skip-test-db >"$HA_WORK/install-db.out" 2>&1 ||
+    fail "mariadb-install-db: $(tail -n 5 "$HA_WORK/install-db.out")"
+  ha_daemon_start 1 mariadbd mariadbd --defaults-file="$HA_WORK/my.cnf"
+  wait_until 60 "mariadbd answers" nsx 1 mariadb-admin ping || fail "mariadbd did not start"
+  nsx 1 mariadb -e "create database probe; create table probe.t(n int primary key);
+    create user 'probe'@'%' identified by 'probe'; grant all on probe.* to 'probe'@'%';" || fail "create database"
+  ha_stop_pidfile 1 mariadbd
+  nsx 1 umount "$HA_WORK/mnt" || fail "umount"
+  ha_adm 1 secondary "$HA_RES" || fail "secondary"
+  for n in $HA_NODES; do ha_adm "$n" down "$HA_RES" || fail "down on n$n"; done
+}
+
+# ha_start_cluster NAME: Corosync + Pacemaker on both nodes, then the resources: tandem as a promotable
+# clone (ocf:tandem:tandem from the source tree), and Filesystem + IPaddr2 + mysql colocated with the
+# promoted instance and started after promotion.
+ha_start_cluster() {
+  local name=$1
+  ha_cluster_config "$name"
+  for n in $HA_NODES; do ha_cluster_start "$n"; done
+  wait_until 90 "both nodes Online" ha_both_online 1 || fail "the cluster did not form"
+  HA_OCF_LINK=/usr/lib/ocf/resource.d/tandem
+  if [ -e "$HA_OCF_LINK" ] || [ -L "$HA_OCF_LINK" ]; then
+    HA_OCF_LINK=""  # installed by someone else: use it as it is
+    info "using the installed /usr/lib/ocf/resource.d/tandem"
+  else
+    ln -s "$TANDEM_SOURCE_DIR/tools/ha/ocf" "$HA_OCF_LINK"
+  fi
+  cat >"$HA_WORK/cluster.crm" <<CRM
+property stonith-enabled=false dc-deadtime=5s
+rsc_defaults resource-stickiness=100
+primitive tandem_$HA_RES ocf:tandem:tandem \\
+  params tandem_resource=$HA_RES tandemconf=$HA_CONF tandemadm=$TANDEMADM \\
+  op monitor interval=5s role=Promoted timeout=20s op monitor interval=6s role=Unpromoted timeout=20s \\
+  op start timeout=60s interval=0 op stop timeout=60s interval=0 \\
+  op promote timeout=110s interval=0 op demote timeout=60s interval=0 op notify timeout=30s interval=0
+clone tandem_${HA_RES}_clone tandem_$HA_RES \\
+  meta promotable=true promoted-max=1 promoted-node-max=1 clone-max=2 clone-node-max=1 notify=true
+primitive fs ocf:heartbeat:Filesystem \\
+  params device=$HA_DEV_DIR/$HA_RES directory=$HA_WORK/mnt fstype=ext4 \\
+  op monitor interval=10s timeout=40s op start timeout=60s interval=0 op stop timeout=60s interval=0
+primitive vip ocf:heartbeat:IPaddr2 params ip=$HA_VIP cidr_netmask=24 op monitor interval=5s
+primitive db ocf:heartbeat:mysql \\
+  params binary=/usr/sbin/mariadbd client_binary=/usr/bin/mariadb config=$HA_WORK/my.cnf \\
+  datadir=$HA_WORK/mnt/data socket=/run/mysqld/mysqld.sock pid=/run/mysqld/mysqld.pid \\
+  log=$HA_WORK/mnt/log/error.log user=mysql group=mysql \\
+  op start timeout=120s interval=0 op stop timeout=120s interval=0 op monitor interval=10s timeout=30s
+group gdb fs vip db
+colocation gdb-with-promoted inf: gdb tandem_${HA_RES}_clone:Promoted
+order promote-then-gdb Mandatory: tandem_${HA_RES}_clone:promote gdb:start
+CRM
+  nsx 1 crm configure load update "$HA_WORK/cluster.crm" >"$HA_WORK/crm-load.out" 2>&1 ||
+    fail "crm configure load: $(cat "$HA_WORK/crm-load.out")"
+}
+
+CLIENT_PID=""
+# The client: numbered commits through the VIP from one node, each acknowledged one recorded in
+# HA_WORK/acked.
+client_loop() {
+  local n=$1 i=$2
+  while [ ! -e "$HA_WORK/client.stop" ]; do
+    if nsx "$n" timeout 5 mariadb --connect-timeout=2 -h "$HA_VIP" -uprobe -pprobe probe \
+      -e "insert into t(n) values ($i)" >/dev/null 2>&1; then
+      echo "$i" >>"$HA_WORK/acked"
+    fi
+    i=$((i + 1))
+    sleep 0.05
+  done
+}
+start_client() {
+  rm -f "$HA_WORK/client.stop"
+  local next
+  next=$(( $(tail -n 1 "$HA_WORK/acked" 2>/dev/null || echo 0) + 1000 ))
+  client_loop "$1" "$next" &
+  CLIENT_PID=$!
+  info "client on n$1 commits rows from $next on through $HA_VIP"
+}
+stop_client() {
+  [ -n "$CLIENT_PID" ] || return 0
+  touch "$HA_WORK/client.stop"
+  timeout 15 tail --pid="$CLIENT_PID" -f /dev/null || true
+  kill "$CLIENT_PID" 2>/dev/null || true
+  CLIENT_PID=""
+}
+
+# check_acked N: every commit the client saw acknowledged is in the database on node N.
+check_acked() {
+  local n=$1 acked present missing
+  nsx "$n" mariadb -N -e "select n from probe.t" >"$HA_WORK/present" || fail "cannot query the database on n$n"
+  acked=$(sort -n -u "$HA_WORK/acked" | wc -l)
+  present=$(wc -l <"$HA_WORK/present")
+  missing=$(comm -23 <(sort -u "$HA_WORK/acked") <(sort -u "$HA_WORK/present") | head -n 5)
+  [ -z "$missing" ] || fail "acknowledged commits missing on n$n (first: $(echo "$missing" | tr '\n' ' '))"
+  info "all $acked acknowledged commits are on n$n ($present rows)"
+}
+
+
 ha_cleanup() {
   set +eu
   local n
