@@ -70,7 +70,8 @@ void Replica::send_state(bool handshake) {
   m.state.protocol = cfg_.protocol;
   m.state.flags = (ps_.crashed_primary ? wire::kStateCrashedPrimary : 0) | (handshake ? wire::kStateIsHandshake : 0) |
                   (ps_.needs_full_sync ? wire::kStateNeedsFullSync : 0) |
-                  (discard_my_data_ ? wire::kStateDiscardMyData : 0);
+                  (discard_my_data_ ? wire::kStateDiscardMyData : 0) |
+                  (resync_paused_ && repl_ == ReplState::SyncSource ? wire::kStateResyncPaused : 0);
   m.state.data_size_bytes = cfg_.data_size_bytes;
   m.state.current_uuid = ps_.ids.current;
   m.state.bitmap_uuid = ps_.ids.bitmap;
@@ -514,7 +515,10 @@ ReplicaStatus Replica::status() const {
   s.suspended_split_brain = split_brain_;
   s.suspended_fencing = io_frozen_;
   s.fencing_in_progress = fence_pending_;
-  s.resync_paused = resync_paused_;
+  // PausedSyncS on the source, PausedSyncT on the target (told by the source's State).
+  s.resync_paused = repl_ == ReplState::SyncSource   ? resync_paused_
+                    : repl_ == ReplState::SyncTarget ? (peer_state_.flags & wire::kStateResyncPaused) != 0
+                                                     : false;
   s.resync_rate_bytes_per_s =
       repl_ == ReplState::SyncSource || repl_ == ReplState::SyncTarget ? resync_rate_measured_ : 0;
   s.last_decision = last_decision_;

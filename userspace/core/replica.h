@@ -24,6 +24,7 @@
 #include "core/buffer_pool.h"
 #include "core/dirty_bitmap.h"
 #include "core/effects.h"
+#include "core/resync_controller.h"
 #include "core/generation.h"
 #include "core/split_brain.h"
 #include "core/states.h"
@@ -46,6 +47,8 @@ struct ReplicaConfig {
   // Fixed resync rate (DRBD's resync-rate with c-plan-ahead 0); 0 = as fast as the window allows.
   uint64_t resync_rate_bytes_per_s = 0;
   Fencing fencing = Fencing::DontCare;
+  // The dynamic resync controller (c-plan-ahead > 0 and c-*); when enabled it replaces the fixed rate.
+  ResyncControlConfig dynamic_resync;
 };
 
 struct ReplicaStatus {
@@ -345,7 +348,13 @@ class Replica {
   uint64_t verify_cursor_bytes_ = 0;
 
   bool resync_paused_ = false;
-  double resync_tokens_ = 0;  // bytes the fixed-rate limiter allows now (may go one chunk negative)
+  double resync_tokens_ = 0;  // bytes the rate limiter allows now (may go one chunk negative)
+  ResyncController resync_controller_{cfg_.dynamic_resync};
+  uint64_t controller_last_done_ = 0;  // resync_done_bytes_ at the controller's last step
+  uint64_t app_io_bytes_ = 0;          // application reads and writes, for c-min-rate
+  uint64_t controller_last_app_io_ = 0;
+  bool rate_limited() const { return cfg_.resync_rate_bytes_per_s > 0 || cfg_.dynamic_resync.dynamic; }
+  void controller_step();
   uint64_t last_tick_ms_ = 0;
   uint64_t rate_window_start_ms_ = 0;
   uint64_t rate_window_start_bytes_ = 0;

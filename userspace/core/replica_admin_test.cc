@@ -150,6 +150,7 @@ TEST(ReplicaResyncControl, PauseAndResume) {
   EXPECT_NE(c.replica(1).pause_sync(), "");  // not the source
   c.run();
   EXPECT_TRUE(c.replica(0).status().resync_paused);
+  EXPECT_TRUE(c.replica(1).status().resync_paused);  // PausedSyncT on the target
   EXPECT_EQ(c.replica(0).status().repl, ReplState::SyncSource);
   EXPECT_LT(c.replica(0).status().resync_done_bytes, kBig);
   EXPECT_EQ(c.replica(0).resume_sync(), "");
@@ -176,6 +177,35 @@ TEST(ReplicaResyncControl, FixedRateIsPacedByTicks) {
   }
   EXPECT_GE(ticks, 30);
   EXPECT_LE(ticks, 50);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+TEST(ReplicaResyncControl, TheDynamicControllerRampsUpToCMaxRate) {
+  // c-max-rate 2 MiB/s: a 4 MiB resync takes at least ~2 s of ticks; the controller starts slow (twice
+  // resync-rate, 250 KiB/s) and must still finish well within 10 s.
+  ReplicaConfig cfg{0, 1, 'C', kSize, {}, 0, Fencing::DontCare, {}};
+  cfg.dynamic_resync.dynamic = true;
+  cfg.dynamic_resync.fixed_rate_bytes_per_s = 250 << 10;
+  cfg.dynamic_resync.max_rate_bytes_per_s = 2 << 20;
+  testing::Cluster c(50, cfg);
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);
+  c.run();
+  EXPECT_EQ(c.replica(0).status().resync_done_bytes, 0u);  // nothing before the first step's budget
+  uint64_t ms = 1000;
+  int ticks = 0;
+  while (c.replica(1).status().disk != DiskState::UpToDate && ticks < 200) {
+    ms += 100;
+    ticks++;
+    c.replica(0).tick(ms);
+    c.run();
+    // Never more than the ceiling allows (plus one chunk started on credit).
+    EXPECT_LE(c.replica(0).status().resync_done_bytes,
+              static_cast<uint64_t>(ticks) * (2u << 20) / 10 + Replica::kResyncChunkBytes);
+  }
+  EXPECT_GE(ticks, 19);
+  EXPECT_LE(ticks, 100);
   EXPECT_EQ(c.node(0).disk, c.node(1).disk);
 }
 

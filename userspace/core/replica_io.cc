@@ -46,6 +46,7 @@ void Replica::app_request(IoRequest* req) {
       return;
     }
     counters_.disk_read_bytes += req->length;
+    app_io_bytes_ += req->length;
     fx_->submit_storage({StorageOpKind::Read, make_tag(tags::kAppRead, reinterpret_cast<uintptr_t>(req)),
                          req->offset, req->length, req->data, false});
     return;
@@ -58,6 +59,7 @@ void Replica::app_request(IoRequest* req) {
     fx_->complete(req, 0);
     return;
   }
+  if (ranged) app_io_bytes_ += req->length;
   start_or_queue_write(req);
 }
 

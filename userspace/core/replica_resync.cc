@@ -4,6 +4,7 @@
 // broken connection leaves exactly the unconfirmed blocks marked for the next resync.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/check.h"
@@ -27,6 +28,9 @@ void Replica::begin_sync_source(bool full) {
   resync_cursor_block_ = 0;
   resync_total_bytes_ = bitmap_.dirty_bytes();
   resync_done_bytes_ = 0;
+  resync_controller_.reset();
+  controller_last_done_ = 0;
+  if (cfg_.dynamic_resync.dynamic) resync_tokens_ = 0;  // the first budget comes with the next tick
   log_info("resync to node {} started ({}): {} bytes out of sync", cfg_.peer_node_id, full ? "full" : "bitmap",
            resync_total_bytes_);
   wire::Message m;
@@ -55,7 +59,7 @@ void Replica::pump_resync() {
     for (const ResyncSlot& o : resync_)
       in_flight |= o.state != ResyncSlot::State::Free && offset < o.offset + o.length && o.offset < offset + length;
     if (in_flight) break;
-    if (cfg_.resync_rate_bytes_per_s > 0) {
+    if (rate_limited()) {
       if (resync_tokens_ <= 0) break;  // resumed by tick()
       resync_tokens_ -= length;
     }
@@ -226,6 +230,7 @@ std::string Replica::pause_sync() {
   if (repl_ != ReplState::SyncSource) return "no resync is running";
   resync_paused_ = true;
   log_info("resync to node {} paused", cfg_.peer_node_id);
+  send_state(false);
   fx_->state_changed();
   return "";
 }
@@ -234,6 +239,7 @@ std::string Replica::resume_sync() {
   if (!resync_paused_) return repl_ == ReplState::SyncSource ? "" : "no resync is paused";
   resync_paused_ = false;
   log_info("resync to node {} resumed", cfg_.peer_node_id);
+  send_state(false);
   fx_->state_changed();
   pump_resync();
   maybe_finish_resync_source();
@@ -243,7 +249,9 @@ std::string Replica::resume_sync() {
 void Replica::tick(uint64_t now_ms) {
   uint64_t dt = last_tick_ms_ ? now_ms - last_tick_ms_ : 0;
   last_tick_ms_ = now_ms;
-  if (cfg_.resync_rate_bytes_per_s > 0) {
+  if (cfg_.dynamic_resync.dynamic) {
+    controller_step();
+  } else if (cfg_.resync_rate_bytes_per_s > 0) {
     // A token bucket with at most 200 ms of burst.
     double cap = static_cast<double>(cfg_.resync_rate_bytes_per_s) / 5;
     resync_tokens_ = std::min(cap, resync_tokens_ + static_cast<double>(cfg_.resync_rate_bytes_per_s) * dt / 1000.0);
@@ -258,6 +266,24 @@ void Replica::tick(uint64_t now_ms) {
     rate_window_start_ms_ = now_ms;
     rate_window_start_bytes_ = done;
   }
+}
+
+// One step of the dynamic controller (the daemon ticks every 100 ms, the controller's step).
+void Replica::controller_step() {
+  uint64_t app_io = app_io_bytes_ - controller_last_app_io_;
+  controller_last_app_io_ = app_io_bytes_;
+  if (repl_ != ReplState::SyncSource || resync_paused_) return;
+  uint64_t delivered = resync_done_bytes_ - controller_last_done_;
+  controller_last_done_ = resync_done_bytes_;
+  uint64_t in_flight = 0;
+  for (const ResyncSlot& r : resync_)
+    if (r.state != ResyncSlot::State::Free) in_flight += r.length;
+  uint64_t budget = resync_controller_.step(delivered, in_flight);
+  if (app_io > 0)
+    budget = yield_to_application(budget, resync_rate_measured_, cfg_.dynamic_resync.min_rate_bytes_per_s);
+  // A step's budget is not saved up; a chunk started on credit is paid back.
+  resync_tokens_ = std::min(resync_tokens_, 0.0) + static_cast<double>(budget);
+  pump_resync();
 }
 
 }  // namespace tandem

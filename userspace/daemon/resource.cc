@@ -70,18 +70,62 @@ bool Resource::fencing_policy(const config::ResourceConfig& rc, Fencing* f, std:
   return true;
 }
 
-// DRBD's rate settings (KiB units when no suffix): with c-plan-ahead 0 the resync runs at the fixed
-// resync-rate; otherwise DRBD's dynamic controller would steer it below c-max-rate. tandem has no dynamic
-// controller yet, so it honours c-max-rate as a ceiling in that case (and runs unthrottled without one).
-uint64_t Resource::resync_rate_limit(const config::ResourceConfig& rc) {
-  auto size = [&](std::string_view key) -> unsigned long long {
+// DRBD's rate settings (KiB/s when no suffix; c-fill-target in 512-byte sectors; c-plan-ahead and
+// c-delay-target in 0.1 s). c-plan-ahead 0 means the fixed resync-rate. The dynamic controller runs when
+// c-plan-ahead is positive or any of c-fill-target, c-delay-target, c-min-rate is set, with DRBD's defaults
+// for the others; with none of them set tandem keeps its simpler default: as fast as the window allows,
+// c-max-rate (if set) as a ceiling.
+bool Resource::resync_control(const config::ResourceConfig& rc, ReplicaConfig* cfg, std::string* error) {
+  auto size = [&](std::string_view key, unsigned long long unit, unsigned long long fallback,
+                  unsigned long long* out) {
     const std::string* v = rc.disk.get(key);
-    unsigned long long b = 0;
-    return v && config::parse_size_bytes(*v, 1024, &b) ? b : 0;
+    *out = fallback;
+    if (!v) return true;
+    if (config::parse_size_bytes(*v, unit, out)) return true;
+    *error = fmt::format("resource {}: {} {} is not a size", rc.name, key, *v);
+    return false;
   };
-  const std::string* plan = rc.disk.get("c-plan-ahead");
-  if (plan && *plan == "0") return size("resync-rate");
-  return size("c-max-rate");
+  auto tenths = [&](std::string_view key, uint32_t fallback, uint32_t* out) {
+    const std::string* v = rc.disk.get(key);
+    *out = fallback;
+    if (!v) return true;
+    char* end = nullptr;
+    unsigned long n = std::strtoul(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || n > 300) {
+      *error = fmt::format("resource {}: {} {} must be 0..300 (tenths of a second)", rc.name, key, *v);
+      return false;
+    }
+    *out = static_cast<uint32_t>(n);
+    return true;
+  };
+  unsigned long long fixed = 0, max_rate = 0, fill = 0, min_rate = 0;
+  uint32_t plan = 0, delay = 0;
+  if (!size("resync-rate", 1024, 0, &fixed) || !size("c-max-rate", 1024, 0, &max_rate) ||
+      !size("c-fill-target", 512, 0, &fill) || !size("c-min-rate", 1024, 250 * 1024, &min_rate) ||
+      !tenths("c-plan-ahead", 20, &plan) || !tenths("c-delay-target", 10, &delay))
+    return false;
+  const bool plan_set = rc.disk.get("c-plan-ahead") != nullptr;
+  const bool tuned = rc.disk.get("c-fill-target") || rc.disk.get("c-delay-target") || rc.disk.get("c-min-rate");
+  ResyncControlConfig& d = cfg->dynamic_resync;
+  if (plan_set && plan == 0) {
+    cfg->resync_rate_bytes_per_s = fixed;
+  } else if (plan_set || tuned) {
+    if (delay == 0 && fill == 0) {
+      *error = fmt::format("resource {}: c-delay-target 0 needs a c-fill-target (the controller has no target)",
+                           rc.name);
+      return false;
+    }
+    d.dynamic = true;
+    d.fixed_rate_bytes_per_s = fixed;
+    d.plan_ahead_steps = plan;
+    d.fill_target_bytes = fill;
+    d.delay_target_steps = delay;
+    d.max_rate_bytes_per_s = max_rate ? max_rate : 100ull << 20;  // DRBD's default c-max-rate, 100 MiB/s
+    d.min_rate_bytes_per_s = min_rate;
+  } else {
+    cfg->resync_rate_bytes_per_s = max_rate;
+  }
+  return true;
 }
 
 std::vector<std::string> Resource::handler_environment(std::string_view name) const {
@@ -169,7 +213,7 @@ bool Resource::start(std::string* error) {
   ReplicaConfig cfg{static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id),
                     rc.net.protocol, data_size_, {}};
   if (!split_brain_policy(rc, &cfg.split_brain, error)) return false;
-  cfg.resync_rate_bytes_per_s = resync_rate_limit(rc);
+  if (!resync_control(rc, &cfg, error)) return false;
   if (!fencing_policy(rc, &cfg.fencing, error)) return false;
   replica_ = std::make_unique<Replica>(cfg, ps, this);
   if (!clean)

@@ -66,7 +66,7 @@ class Resource final : public Effects, public BlockTarget {
   size_t send_backlog_bytes() const override { return connector_->queued_bytes(); }
 
  private:
-  static uint64_t resync_rate_limit(const config::ResourceConfig& rc);
+  static bool resync_control(const config::ResourceConfig& rc, ReplicaConfig* cfg, std::string* error);
   static bool fencing_policy(const config::ResourceConfig& rc, Fencing* f, std::string* error);
   std::vector<std::string> handler_environment(std::string_view name) const;
   void fence_peer_exited();

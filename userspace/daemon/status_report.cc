@@ -37,6 +37,13 @@ double percent_in_sync(const StatusSnapshot& s) {
   return 100.0 * (1.0 - static_cast<double>(r.out_of_sync_bytes) / static_cast<double>(s.size_bytes));
 }
 
+// DRBD's names: PausedSyncS / PausedSyncT while the source holds the resync.
+std::string replication_state_name(const ReplicaStatus& r) {
+  if (r.resync_paused && r.repl == ReplState::SyncSource) return "PausedSyncS";
+  if (r.resync_paused && r.repl == ReplState::SyncTarget) return "PausedSyncT";
+  return std::string(to_string(r.repl));
+}
+
 std::string format_status_text(const StatusSnapshot& s) {
   const ReplicaStatus& r = s.replica;
   std::string out = fmt::format("{} role:{}{}\n  disk:{}\n", s.resource, to_string(r.role),
@@ -52,7 +59,7 @@ std::string format_status_text(const StatusSnapshot& s) {
     double done = r.resync_total_bytes ? 100.0 * static_cast<double>(r.resync_done_bytes) /
                                              static_cast<double>(r.resync_total_bytes)
                                        : 100.0;
-    std::string_view repl = r.resync_paused ? "PausedSyncS" : to_string(r.repl);
+    std::string repl = replication_state_name(r);
     out += fmt::format("    replication:{} peer-disk:{} done:{:.2f}\n", repl, to_string(r.peer_disk),
                        std::min(done, 100.0));
   } else if (r.repl == ReplState::VerifyS) {
@@ -95,7 +102,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
       json_escape(s.nbd_socket), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
       s.peer_node_id, json_escape(s.peer_host), conn_state, to_string(r.peer_role),
-      r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), to_string(r.repl),
+      r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), replication_state_name(r),
       to_string(r.peer_disk), percent_in_sync(s), r.out_of_sync_bytes, r.bytes_sent, r.bytes_received,
       r.resync_total_bytes, r.resync_done_bytes, r.resync_bytes_sent, r.resync_bytes_received, r.verify_total_bytes,
       r.verify_done_bytes, r.verify_out_of_sync_bytes, r.resync_paused ? "true" : "false", r.resync_rate_bytes_per_s,

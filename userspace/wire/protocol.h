@@ -94,5 +94,6 @@ inline constexpr uint8_t kStateIsHandshake = 1u << 1;  // first State of a conne
 inline constexpr uint8_t kStatePromotePending = 1u << 2;
 inline constexpr uint8_t kStateNeedsFullSync = 1u << 3;  // stopped uncleanly as Secondary
 inline constexpr uint8_t kStateDiscardMyData = 1u << 4;  // connect --discard-my-data: loses a split brain
+inline constexpr uint8_t kStateResyncPaused = 1u << 5;   // the sync source holds the resync (pause-sync)
 
 }  // namespace tandem::wire

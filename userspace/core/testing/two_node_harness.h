@@ -101,11 +101,14 @@ class Cluster {
  public:
   Cluster(uint64_t seed, uint64_t size_bytes, char protocol = 'C', SplitBrainPolicy sb = {},
           uint64_t resync_rate_bytes_per_s = 0, Fencing fencing = Fencing::DontCare)
-      : rng_(seed) {
+      : Cluster(seed, ReplicaConfig{0, 1, protocol, size_bytes, sb, resync_rate_bytes_per_s, fencing, {}}) {}
+  // Both nodes from one configuration (node ids filled in).
+  Cluster(uint64_t seed, const ReplicaConfig& base) : rng_(seed) {
     for (int i = 0; i < 2; i++) {
-      nodes_[i] = std::make_unique<SimNode>(this, i, size_bytes);
-      ReplicaConfig cfg{static_cast<uint32_t>(i), static_cast<uint32_t>(1 - i), protocol, size_bytes, sb,
-                        resync_rate_bytes_per_s, fencing};
+      nodes_[i] = std::make_unique<SimNode>(this, i, base.data_size_bytes);
+      ReplicaConfig cfg = base;
+      cfg.node_id = static_cast<uint32_t>(i);
+      cfg.peer_node_id = static_cast<uint32_t>(1 - i);
       nodes_[i]->replica = std::make_unique<Replica>(cfg, PersistentState{}, nodes_[i].get());
     }
   }
