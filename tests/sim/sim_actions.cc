@@ -240,7 +240,11 @@ void World::restart(int n) {
   bool clean = x.meta.clean;
   AttachPlan plan = plan_attach(x.meta.ps, clean);
   const PersistentState& ps = plan.state;
-  ReplicaConfig cfg{static_cast<uint32_t>(n), static_cast<uint32_t>(1 - n), 'C', size_bytes_, {}};
+  ReplicaConfig cfg;
+  cfg.node_id = static_cast<uint32_t>(n);
+  cfg.peer_node_id = static_cast<uint32_t>(1 - n);
+  cfg.data_size_bytes = size_bytes_;
+  cfg.csums_alg = csums_alg_;
   x.replica = std::make_unique<Replica>(cfg, ps, &x);
   bool mark_all = plan.mark_all_out_of_sync;
   if (mark_all)

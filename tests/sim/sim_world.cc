@@ -10,6 +10,7 @@
 namespace tandem::sim {
 
 World::World(const SimOptions& opt) : opt_(opt), rng_(opt.seed) {
+  csums_alg_ = (opt.seed * 0x9E3779B97F4A7C15ull) >> 63 ? DigestAlg::Crc32c : DigestAlg::None;
   static constexpr uint64_t kSizes[] = {256 << 10, 512 << 10, 1 << 20};
   size_bytes_ = kSizes[rng_.below(3)];
   disk_latency_min_us_ = rng_.between(10, 200);

@@ -109,6 +109,8 @@ class World {
   Rng rng_;
   uint64_t now_us_ = 0;
   uint64_t size_bytes_ = 0;
+  // Half the seeds resync with csums-alg crc32c (digests first), chosen from the seed without touching rng_.
+  DigestAlg csums_alg_ = DigestAlg::None;
   uint64_t disk_latency_min_us_ = 0, disk_latency_max_us_ = 0;
   uint64_t net_delay_min_us_ = 0, net_delay_max_us_ = 0;
   uint64_t action_gap_max_us_ = 0;

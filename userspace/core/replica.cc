@@ -300,7 +300,8 @@ void Replica::peer_disconnected(std::string_view reason) {
   // Resync reads in flight are dropped when they complete (their epoch is stale); unacknowledged chunks keep
   // their bits set.
   for (auto& r : resync_)
-    if (r.state == ResyncSlot::State::WaitAck) {
+    if (r.state == ResyncSlot::State::WaitAck ||
+        (r.state == ResyncSlot::State::Reading && r.csums && r.local_done)) {  // its digests will not come
       r.state = ResyncSlot::State::Free;
       resync_buffers_.put(r.buf);
       r.buf = nullptr;

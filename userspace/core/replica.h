@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/digest.h"
 #include "core/buffer_pool.h"
 #include "core/dirty_bitmap.h"
 #include "core/effects.h"
@@ -49,6 +50,10 @@ struct ReplicaConfig {
   Fencing fencing = Fencing::DontCare;
   // The dynamic resync controller (c-plan-ahead > 0 and c-*); when enabled it replaces the fixed rate.
   ResyncControlConfig dynamic_resync;
+  DigestAlg verify_alg = DigestAlg::Crc32c;  // verify-alg
+  // csums-alg: the sync source compares digests with the target first and sends only differing blocks.
+  DigestAlg csums_alg = DigestAlg::None;
+  bool csums_after_crash_only = false;  // csums-after-crash-only: only for the resync after a Primary crash
 };
 
 struct ReplicaStatus {
@@ -72,6 +77,7 @@ struct ReplicaStatus {
   uint64_t bytes_received = 0;      // data blocks received from the peer
   uint64_t resync_bytes_sent = 0;
   uint64_t resync_bytes_received = 0;
+  uint64_t resync_csum_equal_bytes = 0;  // csums-alg: blocks found equal, not sent
   uint64_t disk_write_bytes = 0;
   uint64_t disk_read_bytes = 0;
   bool suspended_split_brain = false;
@@ -200,12 +206,19 @@ class Replica {
     uint64_t seq = 0, arrival = 0, epoch = 0;
     bool submitted = false;
   };
+  using BlockDigests = std::array<uint8_t, wire::kVerifyDigestSlot * wire::kVerifyMaxBlocks>;
   struct ResyncSlot {
+    // Reading: the local read (and, with csums, the peer's digests) outstanding; WaitAck: data sent.
     enum class State { Free, Reading, WaitAck } state = State::Free;
     uint64_t offset = 0;
     uint32_t length = 0;
     uint64_t epoch = 0;
     uint8_t* buf = nullptr;
+    uint32_t acks_pending = 0;  // ResyncData messages of this chunk not yet acknowledged
+    bool csums = false;         // the peer's digests decide which blocks are sent
+    bool local_done = false, remote_done = false;
+    int remote_result = 0;
+    BlockDigests local{}, remote{};
   };
 
   // replica_io.cc
@@ -231,6 +244,9 @@ class Replica {
   void begin_sync_source(bool full);
   void pump_resync();
   void resync_read_done(uint32_t slot, int result);
+  void send_resync_blocks(uint32_t slot);
+  bool on_csums_reply(const wire::VerifyMsg& r);
+  bool use_csums() const;
   void on_resync_ack(const wire::ResyncMsg& ack);
   void maybe_finish_resync_source();
   void on_sync_start(const wire::SyncStart& s);
@@ -334,7 +350,7 @@ class Replica {
     uint64_t offset = 0, epoch = 0;
     uint32_t length = 0;
     uint8_t* buf = nullptr;
-    std::array<uint32_t, wire::kVerifyMaxBlocks> local{}, remote{};
+    BlockDigests local{}, remote{};
   };
   struct PeerVerify {
     bool used = false;
@@ -342,7 +358,9 @@ class Replica {
     uint64_t offset = 0, epoch = 0, arrival = 0;
     uint32_t length = 0;
     uint8_t* buf = nullptr;
+    uint8_t alg = 0, flags = 0;  // from the request, echoed in the reply
   };
+  bool resync_uses_csums_ = false;  // decided when the resync starts
   std::array<VerifySlot, kResyncWindow> verify_{};
   std::array<PeerVerify, kResyncWindow> peer_verify_{};
   uint64_t verify_cursor_bytes_ = 0;

@@ -120,6 +120,55 @@ TEST(ReplicaVerify, FindsBlocksCorruptedBehindTheBackAndReconnectRepairsThem) {
   EXPECT_EQ(c.replica(0).bitmap().count(), 0u);
 }
 
+TEST(ReplicaVerify, WithVerifyAlgSha256) {
+  ReplicaConfig cfg{0, 1, 'C', kSize, {}, 0, Fencing::DontCare, {}};
+  cfg.verify_alg = DigestAlg::Sha256;
+  testing::Cluster c(51, cfg);
+  synced_pair(c);
+  c.node(1).disk[9 * 4096 + 1] ^= 0x10;
+  EXPECT_EQ(c.replica(0).start_verify(), "");
+  c.run();
+  EXPECT_EQ(c.replica(0).status().verify_out_of_sync_bytes, 4096u);
+  EXPECT_TRUE(c.replica(0).bitmap().test(9));
+}
+
+TEST(ReplicaCsums, OnlyBlocksWhoseDigestsDifferAreSent) {
+  for (DigestAlg alg : {DigestAlg::Crc32c, DigestAlg::Md5, DigestAlg::Sha1, DigestAlg::Sha256}) {
+    ReplicaConfig cfg{0, 1, 'C', kSize, {}, 0, Fencing::DontCare, {}};
+    cfg.csums_alg = alg;
+    testing::Cluster c(52, cfg);
+    // Identical disks except three blocks (two adjacent): a forced promotion starts a full resync.
+    for (uint64_t b : {3, 4, 900}) c.node(0).disk[b * 4096 + 7] = 0xAB;
+    c.connect();
+    c.run();
+    c.replica(0).promote(true);
+    // Application writes during the resync stay correct.
+    testing::AppIo w(IoOp::Write, 4 * 4096, 8192, 0x5C);
+    c.replica(0).app_request(&w.req);
+    c.run();
+    ASSERT_TRUE(w.done);
+    ASSERT_EQ(c.replica(1).status().disk, DiskState::UpToDate) << digest_alg_name(alg);
+    EXPECT_EQ(c.node(0).disk, c.node(1).disk) << digest_alg_name(alg);
+    auto st = c.replica(0).status();
+    // At most the three differing blocks travel as resync data (the write may have made some equal).
+    EXPECT_LE(st.resync_bytes_sent, 3u * 4096) << digest_alg_name(alg);
+    EXPECT_GE(st.resync_csum_equal_bytes, kSize - 3 * 4096 - 8192) << digest_alg_name(alg);
+  }
+}
+
+TEST(ReplicaCsums, AfterCrashOnlySkipsChecksumsForAnOrdinaryResync) {
+  ReplicaConfig cfg{0, 1, 'C', kSize, {}, 0, Fencing::DontCare, {}};
+  cfg.csums_alg = DigestAlg::Md5;
+  cfg.csums_after_crash_only = true;
+  testing::Cluster c(53, cfg);
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);
+  c.run();
+  EXPECT_EQ(c.replica(0).status().resync_csum_equal_bytes, 0u);
+  EXPECT_EQ(c.replica(0).status().resync_bytes_sent, kSize);
+}
+
 TEST(ReplicaVerify, FromTheSecondaryToo) {
   testing::Cluster c(47, kSize);
   synced_pair(c);

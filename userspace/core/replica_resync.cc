@@ -1,5 +1,6 @@
 // Replica: the resync engine. The source walks its dirty bitmap in disk order, reads chunks of out-of-sync
-// blocks (at most kResyncWindow in flight) and sends them; the target writes them in arrival order with the
+// blocks (at most kResyncWindow in flight) and sends them (with csums-alg, it first asks the target for the
+// chunk's digests, and sends only the blocks whose digests differ; equal blocks are done without a copy); the target writes them in arrival order with the
 // application writes it receives, and acknowledges. A chunk's bits are cleared only when acknowledged, so a
 // broken connection leaves exactly the unconfirmed blocks marked for the next resync.
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
+#include "core/block_digests.h"
 #include "core/replica.h"
 #include "core/replica_tags.h"
 
@@ -21,8 +23,16 @@ bool Replica::resync_reading_overlaps(uint64_t offset, uint64_t length) const {
   return false;
 }
 
+// csums-alg, unless csums-after-crash-only limits it to the resync after a Primary crash (either side's).
+bool Replica::use_csums() const {
+  if (cfg_.csums_alg == DigestAlg::None) return false;
+  if (!cfg_.csums_after_crash_only) return true;
+  return ps_.crashed_primary || (peer_state_.flags & wire::kStateCrashedPrimary);
+}
+
 void Replica::begin_sync_source(bool full) {
   if (full) bitmap_.set_all();
+  resync_uses_csums_ = use_csums();
   repl_ = ReplState::SyncSource;
   peer_disk_ = DiskState::Inconsistent;
   resync_cursor_block_ = 0;
@@ -31,7 +41,8 @@ void Replica::begin_sync_source(bool full) {
   resync_controller_.reset();
   controller_last_done_ = 0;
   if (cfg_.dynamic_resync.dynamic) resync_tokens_ = 0;  // the first budget comes with the next tick
-  log_info("resync to node {} started ({}): {} bytes out of sync", cfg_.peer_node_id, full ? "full" : "bitmap",
+  log_info("resync to node {} started ({}{}): {} bytes out of sync", cfg_.peer_node_id, full ? "full" : "bitmap",
+           resync_uses_csums_ ? fmt::format(", csums-alg {}", digest_alg_name(cfg_.csums_alg)) : "",
            resync_total_bytes_);
   wire::Message m;
   m.type = wire::MsgType::SyncStart;
@@ -64,11 +75,23 @@ void Replica::pump_resync() {
       resync_tokens_ -= length;
     }
     resync_cursor_block_ = start + run;
+    r = ResyncSlot{};
     r.state = ResyncSlot::State::Reading;
     r.offset = offset;
     r.length = length;
     r.epoch = epoch_;
     r.buf = resync_buffers_.get();
+    r.csums = resync_uses_csums_;
+    if (r.csums) {
+      static_assert(kResyncChunkBytes <= wire::kVerifyMaxBlocks * DirtyBitmap::kBlockBytes);
+      wire::Message m;
+      m.type = wire::MsgType::VerifyRequest;
+      m.verify.offset = offset;
+      m.verify.length = length;
+      m.verify.alg = static_cast<uint8_t>(cfg_.csums_alg);
+      m.verify.flags = wire::kVerifyForResync;
+      fx_->send(m);
+    }
     counters_.disk_read_bytes += length;
     fx_->submit_storage({StorageOpKind::Read, make_tag(tags::kResyncRead, i), offset, length, r.buf, false});
   }
@@ -91,25 +114,81 @@ void Replica::resync_read_done(uint32_t slot, int result) {
     maybe_finish_resync_source();
     return;
   }
-  wire::Message m;
-  m.type = wire::MsgType::ResyncData;
-  m.resync = {r.offset, r.length, 0, r.buf};
-  // Queued before any later write to these blocks; the buffer is kept until the ack (zero-copy send).
-  fx_->send_zero_copy(m);
-  counters_.bytes_sent += r.length;
-  counters_.resync_bytes_sent += r.length;
+  r.local_done = true;
+  if (r.csums) {
+    digest_blocks(cfg_.csums_alg, r.buf, r.length, r.local.data());
+    if (!r.remote_done) return;  // continued in on_csums_reply; writes to the range still wait
+  }
+  send_resync_blocks(slot);
+}
+
+// The peer's digests of a chunk this node is resyncing arrived.
+bool Replica::on_csums_reply(const wire::VerifyMsg& v) {
+  for (uint32_t i = 0; i < kResyncWindow; i++) {
+    ResyncSlot& r = resync_[i];
+    if (r.state != ResyncSlot::State::Reading || !r.csums || r.remote_done || r.epoch != epoch_ ||
+        r.offset != v.offset || r.length != v.length || v.alg != static_cast<uint8_t>(cfg_.csums_alg))
+      continue;
+    r.remote_done = true;
+    r.remote_result = v.result;
+    r.remote = v.digests;
+    if (r.local_done) send_resync_blocks(i);
+    return true;
+  }
+  return false;
+}
+
+// Sends the chunk's blocks (all of them, or with csums the runs whose digests differ; equal blocks are in
+// sync already). Queued before any later write to these blocks; the buffer is kept until the last ack
+// (zero-copy send).
+void Replica::send_resync_blocks(uint32_t slot) {
+  ResyncSlot& r = resync_[slot];
+  const uint32_t blocks = r.length / DirtyBitmap::kBlockBytes;
+  auto differs = [&](uint32_t b) {
+    return !r.csums || r.remote_result != 0 || !same_digest(cfg_.csums_alg, r.local.data(), r.remote.data(), b);
+  };
   r.state = ResyncSlot::State::WaitAck;
+  r.acks_pending = 0;
+  for (uint32_t b = 0; b < blocks;) {
+    uint64_t at = r.offset + uint64_t(b) * DirtyBitmap::kBlockBytes;
+    if (!differs(b)) {
+      bitmap_.clear_range(at, DirtyBitmap::kBlockBytes);
+      resync_done_bytes_ += DirtyBitmap::kBlockBytes;
+      counters_.resync_csum_equal_bytes += DirtyBitmap::kBlockBytes;
+      b++;
+      continue;
+    }
+    uint32_t e = b;
+    while (e < blocks && differs(e)) e++;
+    uint32_t length = (e - b) * DirtyBitmap::kBlockBytes;
+    wire::Message m;
+    m.type = wire::MsgType::ResyncData;
+    m.resync = {at, length, 0, r.buf + size_t(b) * DirtyBitmap::kBlockBytes};
+    fx_->send_zero_copy(m);
+    counters_.bytes_sent += length;
+    counters_.resync_bytes_sent += length;
+    r.acks_pending++;
+    b = e;
+  }
+  if (r.acks_pending == 0) {
+    resync_buffers_.put(r.buf);
+    r = ResyncSlot{};
+  }
   retry_waiting_writes();
   pump_resync();
+  maybe_finish_resync_source();
 }
 
 void Replica::on_resync_ack(const wire::ResyncMsg& ack) {
   for (uint32_t i = 0; i < kResyncWindow; i++) {
     ResyncSlot& r = resync_[i];
-    if (r.state != ResyncSlot::State::WaitAck || r.offset != ack.offset || r.length != ack.length) continue;
+    if (r.state != ResyncSlot::State::WaitAck || r.acks_pending == 0 || ack.offset < r.offset ||
+        ack.length > r.length || ack.offset - r.offset > r.length - ack.length)
+      continue;
     if (ack.result == 0) {
-      bitmap_.clear_range(r.offset, r.length);
-      resync_done_bytes_ += r.length;
+      bitmap_.clear_range(ack.offset, ack.length);
+      resync_done_bytes_ += ack.length;
+      if (--r.acks_pending > 0) return;
     } else {
       // The bits stay set; the target goes Inconsistent and reconnects, and the next resync retries them.
       log_error("peer failed to write resync data ({} bytes at {}): {}", r.length, r.offset, strerror(-ack.result));

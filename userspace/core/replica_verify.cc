@@ -1,6 +1,6 @@
 // Replica: online verify. The verifying node (VerifyS) walks the device in chunks of up to kVerifyMaxBlocks
 // blocks, at most kResyncWindow chunks at a time: it asks the peer for the chunk's digests and reads the chunk
-// itself; blocks whose CRC-32C differ are set in its dirty bitmap (DRBD's semantics: verify only marks; a
+// itself; blocks whose digests (verify-alg, default crc32c) differ are set in its dirty bitmap (DRBD's semantics: verify only marks; a
 // disconnect/connect copies them from the marking node). Application writes continue; a chunk is not read
 // while an application write to it is in flight, but a write that races the peer's read can still show up as a
 // difference (an extra block resynced, never a lost one).
@@ -9,8 +9,9 @@
 #include <cstring>
 
 #include "common/check.h"
-#include "common/crc32c.h"
+#include "common/digest.h"
 #include "common/log.h"
+#include "core/block_digests.h"
 #include "core/replica.h"
 #include "core/replica_tags.h"
 
@@ -18,9 +19,6 @@ namespace tandem {
 
 namespace {
 constexpr uint32_t kBlock = DirtyBitmap::kBlockBytes;
-void digest_blocks(const uint8_t* buf, uint32_t length, std::array<uint32_t, wire::kVerifyMaxBlocks>* out) {
-  for (uint32_t i = 0; i < length / kBlock; i++) (*out)[i] = crc32c(buf + size_t(i) * kBlock, kBlock);
-}
 }  // namespace
 
 std::string Replica::start_verify() {
@@ -58,6 +56,7 @@ void Replica::pump_verify() {
     m.type = wire::MsgType::VerifyRequest;
     m.verify.offset = offset;
     m.verify.length = length;
+    m.verify.alg = static_cast<uint8_t>(cfg_.verify_alg);
     fx_->send(m);
     counters_.disk_read_bytes += length;
     fx_->submit_storage({StorageOpKind::Read, make_tag(tags::kVerifyRead, i), offset, length, v.buf, false});
@@ -82,11 +81,22 @@ void Replica::verify_read_done(uint32_t slot, int result) {
   VerifySlot& v = verify_[slot];
   v.local_done = true;
   if (result < 0) v.error = result;
-  else digest_blocks(v.buf, v.length, &v.local);
+  else digest_blocks(cfg_.verify_alg, v.buf, v.length, v.local.data());
   maybe_compare_verify(slot);
 }
 
 void Replica::on_verify_reply(const wire::VerifyMsg& r) {
+  if (r.flags & wire::kVerifyForResync) {
+    if (!on_csums_reply(r))
+      protocol_error(fmt::format("checksum reply for a resync range not in flight ({} bytes at {})", r.length,
+                                 r.offset));
+    return;
+  }
+  if (r.alg != static_cast<uint8_t>(cfg_.verify_alg)) {
+    protocol_error(fmt::format("VerifyReply with digest algorithm {}, requested {}", r.alg,
+                               digest_alg_name(cfg_.verify_alg)));
+    return;
+  }
   for (uint32_t i = 0; i < kResyncWindow; i++) {
     VerifySlot& v = verify_[i];
     if (!v.used || v.remote_done || v.offset != r.offset || v.length != r.length || v.epoch != epoch_) continue;
@@ -106,7 +116,7 @@ void Replica::maybe_compare_verify(uint32_t slot) {
   if (stale && !v.local_done) return;  // freed when the read completes
   if (!stale) {
     for (uint32_t b = 0; b < v.length / kBlock; b++) {
-      if (v.error != 0 || v.local[b] != v.remote[b]) {
+      if (v.error != 0 || !same_digest(cfg_.verify_alg, v.local.data(), v.remote.data(), b)) {
         bitmap_.set_range(v.offset + uint64_t(b) * kBlock, kBlock);
         counters_.verify_out_of_sync_bytes += kBlock;
       }
@@ -131,13 +141,20 @@ void Replica::on_verify_request(const wire::VerifyMsg& r) {
     protocol_error("peer exceeded the verify window");
     return;
   }
-  if (repl_ == ReplState::Established) {
+  const bool for_resync = r.flags & wire::kVerifyForResync;
+  if (for_resync && repl_ != ReplState::SyncTarget) {
+    protocol_error("peer asked for resync checksums while this node is not SyncTarget");
+    return;
+  }
+  if (!for_resync && repl_ == ReplState::Established) {
     repl_ = ReplState::VerifyT;
     fx_->state_changed();
   }
   PeerVerify& p = peer_verify_[slot];
   p = PeerVerify{};
   p.used = true;
+  p.alg = r.alg;
+  p.flags = r.flags;
   p.offset = r.offset;
   p.length = r.length;
   p.epoch = epoch_;
@@ -176,7 +193,9 @@ void Replica::peer_verify_read_done(uint32_t slot, int result) {
     m.verify.offset = p.offset;
     m.verify.length = p.length;
     m.verify.result = result < 0 ? result : 0;
-    if (result >= 0) digest_blocks(p.buf, p.length, &m.verify.digests);
+    m.verify.alg = p.alg;
+    m.verify.flags = p.flags;
+    if (result >= 0) digest_blocks(static_cast<DigestAlg>(p.alg), p.buf, p.length, m.verify.digests.data());
     fx_->send(m);
   }
   resync_buffers_.put(p.buf);

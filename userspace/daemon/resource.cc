@@ -53,6 +53,22 @@ bool Resource::split_brain_policy(const config::ResourceConfig& rc, SplitBrainPo
   return true;
 }
 
+// verify-alg and csums-alg (net section), as kernel shash names; tandem knows crc32c, md5, sha1, sha256.
+bool Resource::digest_policy(const config::ResourceConfig& rc, ReplicaConfig* cfg, std::string* error) {
+  auto alg = [&](std::string_view key, DigestAlg* out) {
+    const std::string* v = rc.net.get(key);
+    if (!v) return true;
+    if (digest_alg_from_name(*v, out)) return true;
+    *error = fmt::format("resource {}: {} {} is not supported (tandem supports {})", rc.name, key, *v,
+                         supported_digest_names());
+    return false;
+  };
+  if (!alg("verify-alg", &cfg->verify_alg) || !alg("csums-alg", &cfg->csums_alg)) return false;
+  const std::string* after_crash = rc.net.get("csums-after-crash-only");
+  cfg->csums_after_crash_only = after_crash && (*after_crash == "yes" || *after_crash == "true");
+  return true;
+}
+
 bool Resource::fencing_policy(const config::ResourceConfig& rc, Fencing* f, std::string* error) {
   const std::string* v = rc.net.get("fencing");
   if (!v || *v == "dont-care") {
@@ -210,11 +226,15 @@ bool Resource::start(std::string* error) {
   bool clean = md_.was_clean_shutdown();
   AttachPlan plan = plan_attach(md_.load_state(), clean);
   const PersistentState& ps = plan.state;
-  ReplicaConfig cfg{static_cast<uint32_t>(local_->node_id), static_cast<uint32_t>(peer_->node_id),
-                    rc.net.protocol, data_size_, {}};
+  ReplicaConfig cfg;
+  cfg.node_id = static_cast<uint32_t>(local_->node_id);
+  cfg.peer_node_id = static_cast<uint32_t>(peer_->node_id);
+  cfg.protocol = rc.net.protocol;
+  cfg.data_size_bytes = data_size_;
   if (!split_brain_policy(rc, &cfg.split_brain, error)) return false;
   if (!resync_control(rc, &cfg, error)) return false;
   if (!fencing_policy(rc, &cfg.fencing, error)) return false;
+  if (!digest_policy(rc, &cfg, error)) return false;
   replica_ = std::make_unique<Replica>(cfg, ps, this);
   if (!clean)
     log_warn("the last run did not shut down cleanly{}", ps.crashed_primary ? " (crashed while Primary)"

@@ -67,6 +67,7 @@ class Resource final : public Effects, public BlockTarget {
 
  private:
   static bool resync_control(const config::ResourceConfig& rc, ReplicaConfig* cfg, std::string* error);
+  static bool digest_policy(const config::ResourceConfig& rc, ReplicaConfig* cfg, std::string* error);
   static bool fencing_policy(const config::ResourceConfig& rc, Fencing* f, std::string* error);
   std::vector<std::string> handler_environment(std::string_view name) const;
   void fence_peer_exited();

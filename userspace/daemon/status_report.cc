@@ -93,7 +93,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       "\"connections\":[{{\"peer-node-id\":{},\"name\":\"{}\",\"connection-state\":\"{}\",\"peer-role\":\"{}\","
       "\"split-brain\":{},\"last-handshake\":\"{}\",\"peer_devices\":[{{\"volume\":0,\"replication-state\":\"{}\","
       "\"peer-disk-state\":\"{}\",\"percent-in-sync\":{:.2f},\"out-of-sync\":{},\"sent\":{},\"received\":{},"
-      "\"resync-total\":{},\"resync-done\":{},\"resync-sent\":{},\"resync-received\":{},"
+      "\"resync-total\":{},\"resync-done\":{},\"resync-sent\":{},\"resync-received\":{},\"resync-csum-equal\":{},"
       "\"verify-total\":{},\"verify-done\":{},\"verify-out-of-sync\":{},\"resync-paused\":{},"
       "\"resync-rate\":{},\"resync-eta-s\":{}}}]}}],"
       "\"generation\":{{\"current\":\"{:016X}\",\"bitmap\":\"{:016X}\",\"history\":[{}]}}}}\n",
@@ -104,7 +104,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       s.peer_node_id, json_escape(s.peer_host), conn_state, to_string(r.peer_role),
       r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), replication_state_name(r),
       to_string(r.peer_disk), percent_in_sync(s), r.out_of_sync_bytes, r.bytes_sent, r.bytes_received,
-      r.resync_total_bytes, r.resync_done_bytes, r.resync_bytes_sent, r.resync_bytes_received, r.verify_total_bytes,
+      r.resync_total_bytes, r.resync_done_bytes, r.resync_bytes_sent, r.resync_bytes_received, r.resync_csum_equal_bytes, r.verify_total_bytes,
       r.verify_done_bytes, r.verify_out_of_sync_bytes, r.resync_paused ? "true" : "false", r.resync_rate_bytes_per_s,
       r.resync_rate_bytes_per_s && r.resync_total_bytes > r.resync_done_bytes
           ? (r.resync_total_bytes - r.resync_done_bytes) / r.resync_rate_bytes_per_s

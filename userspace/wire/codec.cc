@@ -7,6 +7,7 @@
 #include "common/byte_order.h"
 #include "common/check.h"
 #include "common/crc32c.h"
+#include "common/digest.h"
 
 namespace tandem::wire {
 namespace {
@@ -42,6 +43,7 @@ uint32_t fixed_size(MsgType t) {
 struct Writer {
   uint8_t* p;
   void u8(uint8_t v) { *p++ = v; }
+  void u16(uint16_t v) { put_le16(p, v); p += 2; }
   void u32(uint32_t v) { put_le32(p, v); p += 4; }
   void u64(uint64_t v) { put_le64(p, v); p += 8; }
   void bytes(const uint8_t* b, size_t n) { std::memcpy(p, b, n); p += n; }
@@ -49,6 +51,7 @@ struct Writer {
 struct Reader {
   const uint8_t* p;
   uint8_t u8() { return *p++; }
+  uint16_t u16() { uint16_t v = get_le16(p); p += 2; return v; }
   uint32_t u32() { uint32_t v = get_le32(p); p += 4; return v; }
   uint64_t u64() { uint64_t v = get_le64(p); p += 8; return v; }
   void bytes(uint8_t* b, size_t n) { std::memcpy(b, p, n); p += n; }
@@ -152,13 +155,18 @@ uint32_t encode(const Message& m, uint8_t* out, bool checksum_data) {
     case MsgType::VerifyRequest:
       w.u64(m.verify.offset);
       w.u32(m.verify.length);
-      w.u32(0);
+      w.u8(m.verify.alg);
+      w.u8(m.verify.flags);
+      w.u16(0);
       break;
     case MsgType::VerifyReply:
       w.u64(m.verify.offset);
       w.u32(m.verify.length);
       w.u32(static_cast<uint32_t>(m.verify.result));
-      for (uint32_t d : m.verify.digests) w.u32(d);
+      w.u8(m.verify.alg);
+      w.u8(m.verify.flags);
+      w.u16(0);
+      w.bytes(m.verify.digests.data(), m.verify.digests.size());
       break;
     case MsgType::PromoteReply:
       w.u32(m.granted);
@@ -359,9 +367,21 @@ bool decode_payload_parts(const FrameHeader& h, const uint8_t* payload, const ui
       VerifyMsg& v = m->verify;
       v.offset = r.u64();
       v.length = r.u32();
-      v.result = static_cast<int32_t>(r.u32());
+      if (h.type == MsgType::VerifyReply) v.result = static_cast<int32_t>(r.u32());
+      v.alg = r.u8();
+      v.flags = r.u8();
+      r.u16();
       if (h.type == MsgType::VerifyReply)
-        for (uint32_t& d : v.digests) d = r.u32();
+        r.bytes(v.digests.data(), v.digests.size());
+      DigestAlg alg;
+      if (!digest_alg_from_id(v.alg, &alg)) {
+        *error = fmt::format("{} message names an unknown digest algorithm {}", name, v.alg);
+        return false;
+      }
+      if (v.flags & ~kVerifyForResync) {
+        *error = fmt::format("{} message has unknown flags 0x{:x}", name, v.flags);
+        return false;
+      }
       if (v.length == 0 || v.length % 4096 != 0 || v.length / 4096 > kVerifyMaxBlocks || v.offset % 4096 != 0 ||
           v.offset + v.length < v.offset) {
         *error = fmt::format("{} message has an invalid range ({} bytes at {})", name, v.length, v.offset);

@@ -10,7 +10,11 @@
 
 namespace tandem::wire {
 
-inline constexpr uint32_t kMaxEncodedFixedBytes = kHeaderSize + 512;
+// The largest fixed part is VerifyReply's (digest slots for kVerifyMaxBlocks blocks).
+inline constexpr uint32_t kMaxEncodedFixedBytes = kHeaderSize + 2560;
+static_assert(kVerifyReplySize <= kMaxEncodedFixedBytes - kHeaderSize);
+static_assert(kHelloSize <= kMaxEncodedFixedBytes - kHeaderSize && kStateSize <= kMaxEncodedFixedBytes - kHeaderSize &&
+              kAuthSize <= kMaxEncodedFixedBytes - kHeaderSize);
 
 // Writes header + fixed fields of `m` into `out` (at least kMaxEncodedFixedBytes) and returns their length.
 // The data block (`m.data.data` / `m.resync.data`, if any) is NOT copied; the caller sends it right after.

@@ -175,3 +175,55 @@ TEST(WireCodec, UncheckedDataBlockStillProtectsFixedFields) {
 }
 }  // namespace
 }  // namespace tandem::wire
+
+namespace tandem::wire {
+namespace {
+
+TEST(WireCodec, VerifyRoundTripWithAlgorithmAndFlags) {
+  Message m;
+  m.type = MsgType::VerifyReply;
+  m.verify.offset = 1 << 20;
+  m.verify.length = 64 * 4096;
+  m.verify.result = -5;
+  m.verify.alg = 4;  // sha256
+  m.verify.flags = kVerifyForResync;
+  for (size_t i = 0; i < m.verify.digests.size(); i++) m.verify.digests[i] = uint8_t(i * 7);
+  auto f = frame(m);
+  Message out;
+  std::string err;
+  ASSERT_TRUE(decode_frame(f, &out, &err)) << err;
+  EXPECT_EQ(out.verify.offset, 1u << 20);
+  EXPECT_EQ(out.verify.length, 64u * 4096);
+  EXPECT_EQ(out.verify.result, -5);
+  EXPECT_EQ(out.verify.alg, 4);
+  EXPECT_EQ(out.verify.flags, kVerifyForResync);
+  EXPECT_EQ(out.verify.digests, m.verify.digests);
+
+  Message req;
+  req.type = MsgType::VerifyRequest;
+  req.verify.offset = 4096;
+  req.verify.length = 4096;
+  req.verify.alg = 1;
+  ASSERT_TRUE(decode_frame(frame(req), &out, &err)) << err;
+  EXPECT_EQ(out.verify.alg, 1);
+  EXPECT_EQ(out.verify.flags, 0);
+}
+
+TEST(WireCodec, VerifyWithUnknownAlgorithmOrFlagsIsRefused) {
+  Message m;
+  m.type = MsgType::VerifyRequest;
+  m.verify.offset = 0;
+  m.verify.length = 4096;
+  m.verify.alg = 9;
+  std::string err;
+  Message out;
+  EXPECT_FALSE(decode_frame(frame(m), &out, &err));
+  EXPECT_NE(err.find("unknown digest algorithm 9"), std::string::npos) << err;
+  m.verify.alg = 1;
+  m.verify.flags = 0x80;
+  EXPECT_FALSE(decode_frame(frame(m), &out, &err));
+  EXPECT_NE(err.find("unknown flags"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace tandem::wire

@@ -63,7 +63,10 @@ struct VerifyMsg {  // VerifyRequest and VerifyReply
   uint64_t offset = 0;
   uint32_t length = 0;  // a multiple of 4096, at most kVerifyMaxBlocks blocks
   int32_t result = 0;   // reply: 0 or the peer's read error
-  std::array<uint32_t, kVerifyMaxBlocks> digests{};  // reply only
+  uint8_t alg = 1;      // DigestAlg (common/digest.h); the reply uses the request's
+  uint8_t flags = 0;    // kVerifyForResync
+  // Reply only: block i's digest in bytes [i * kVerifyDigestSlot, + digest size), the rest zero.
+  std::array<uint8_t, kVerifyDigestSlot * kVerifyMaxBlocks> digests{};
 };
 
 struct Message {

@@ -10,7 +10,7 @@
 namespace tandem::wire {
 
 inline constexpr uint32_t kMagic = 0x57444E54;  // "TNDW" in little-endian byte order.
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;  // 2: verify digests by algorithm (verify-alg, csums-alg)
 
 inline constexpr uint32_t kHeaderSize = 24;
 inline constexpr uint32_t kHeaderMagicOffset = 0;          // u32
@@ -50,7 +50,7 @@ enum class MsgType : uint16_t {
   Invalidate = 17,   // invalidate-remote: the receiver discards its data and becomes SyncTarget
   NewUuid = 18,      // new-current-uuid --clear-bitmap: both adopt this UUID as UpToDate without a sync
   VerifyRequest = 19,  // online verify: send the digests of this range
-  VerifyReply = 20,    // the digests (CRC-32C per 4 KiB block) of a range
+  VerifyReply = 20,    // the digests (by the requested algorithm, per 4 KiB block) of a range
   VerifyDone = 21,     // the verify pass ended (the receiver leaves VerifyT)
 };
 inline constexpr uint16_t kMaxMsgType = 21;
@@ -67,8 +67,13 @@ inline constexpr uint32_t kResyncFixedSize = 8 + 4 + 4;                // offset
 inline constexpr uint32_t kSyncStartSize = 8 + 8;                      // kind, total_bytes
 inline constexpr uint32_t kSyncDoneSize = 8;                           // uuid
 inline constexpr uint32_t kPromoteReplySize = 8;                       // granted (u32), reserved
-inline constexpr uint32_t kVerifyRequestSize = 8 + 4 + 4;              // offset, length, reserved
-inline constexpr uint32_t kVerifyReplySize = 8 + 4 + 4 + 4 * kVerifyMaxBlocks;  // offset, length, result, digests
+// Digests are up to 32 bytes (sha256) each, in a fixed-size slot per block.
+inline constexpr uint32_t kVerifyDigestSlot = 32;
+inline constexpr uint32_t kVerifyRequestSize = 8 + 4 + 1 + 1 + 2;  // offset, length, alg, flags, reserved
+// offset, length, result, alg, flags, reserved, digests
+inline constexpr uint32_t kVerifyReplySize = 8 + 4 + 4 + 1 + 1 + 2 + kVerifyDigestSlot * kVerifyMaxBlocks;
+// VerifyRequest/Reply flags: the request belongs to a checksum-based resync (csums-alg), not to a verify.
+inline constexpr uint8_t kVerifyForResync = 1u << 0;
 
 // Frame header flags.
 // The data block of this frame is not covered by payload_crc (only the fixed fields are). Data integrity
