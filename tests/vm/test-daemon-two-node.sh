@@ -103,11 +103,11 @@ if [ $kind = ublk ]; then
   dev=$(readlink -f "$DEV_beta")
   # The data area starts at 16 MiB: the filesystem's files stay intact for the final check.
   timeout 600 fio --name=recover --eta=never --filename="$dev" --offset=16M --size=16M --rw=randwrite --bs=4k \
-    --iodepth=16 --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 --randrepeat=0 \
-    --output="$WORK/fio-recover.txt" >/dev/null 2>&1 &
+    --iodepth=16 --ioengine=libaio --direct=1 --rate_iops=1000 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+    --randrepeat=0 --output="$WORK/fio-recover.txt" >/dev/null 2>&1 &
   fio_pid=$!
   cleanup_add_pid "$fio_pid"
-  sleep 3
+  sleep 2  # The write phase takes at least 4 s (rate_iops), however fast the machine.
   kill -0 "$fio_pid" 2>/dev/null || fail "fio finished before the kill: $(tail -n 5 "$WORK/fio-recover.txt")"
   pid=$(daemon_pid beta)
   kill -9 "$pid"

@@ -149,10 +149,10 @@ start_server rec1 "${args[@]}"
 [ "$how" = new ] || fail "first start on a fresh record says '$how'"
 rec_dev=$dev
 fio --name=recover --eta=never --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --ioengine=libaio \
-  --direct=1 --size=24M --verify=crc32c --do_verify=1 --verify_fatal=1 --randrepeat=0 \
+  --direct=1 --size=16M --rate_iops=1000 --verify=crc32c --do_verify=1 --verify_fatal=1 --randrepeat=0 \
   --output="$work/fio-recover.txt" > /dev/null 2>&1 &
 fio_pid=$!
-sleep 3
+sleep 2  # The write phase takes at least 4 s (rate_iops), however fast the machine.
 kill -0 "$fio_pid" 2>/dev/null || fail "fio finished before the kill; make the job bigger"
 kill -KILL "$server_pid"
 wait "$server_pid" 2>/dev/null || true

@@ -22,6 +22,11 @@ Control::~Control() {
 }
 
 int Control::open(std::string* error) {
+  if (ring_ok_) {  // Reopened by a later start(): drop the previous ring first.
+    io_uring_queue_exit(&ring_);
+    ring_ok_ = false;
+  }
+  fd_.reset();
   int fd = ::open(kControlPath, O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;

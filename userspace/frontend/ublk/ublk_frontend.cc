@@ -207,7 +207,12 @@ int UblkFrontend::try_recover(std::string* error) {
   dev_id_ = rec.dev_id;
   ublksrv_ctrl_dev_info info;
   int rc = control_.get_dev_info(dev_id_, &info, &why);
-  if (rc != 0) {
+  if (rc != 0 && rc != -ENODEV) {
+    // Cannot tell whether the device is there: keep the record, so a later attempt can still take it back.
+    *error = fmt::format("cannot look up /dev/ublkb{} recorded in {}: {}", dev_id_, options_.record_path, why);
+    return rc;
+  }
+  if (rc == -ENODEV) {
     log_info("resource {}: /dev/ublkb{} recorded by pid {} is gone ({}); adding a new device", resource_, dev_id_,
              rec.pid, why);
     remove_record();
