@@ -131,6 +131,7 @@ if [ $kind = ublk ]; then
   (cd "$MNT_beta" && timeout 60 sha256sum --quiet -c "$WORK/sums") || fail "checksums differ after the recovery"
   timeout 60 umount "$MNT_beta" || fail "umount on beta"
   wait_idle beta
+  compare_data_regions
 
   step "down on beta under fio: fio ends with errors, no device left"
   timeout 120 fio --name=load --eta=never --filename="$dev" --offset=16M --size=16M --rw=randrw --bs=4k \

@@ -130,6 +130,7 @@ int UblkFrontend::start_queues(const ublksrv_ctrl_dev_info& info, std::string* e
     qc.name = fmt::format("ublk {} queue {}", resource_, q);
     auto queue = std::make_unique<ublk::Queue>(qc);
     int rc = queue->start(std::chrono::milliseconds(10000), error);
+    if (rc == -ETIMEDOUT) (void)queue.release();  // Its thread may still run: never free it under that thread.
     if (rc != 0) return rc;
     queues_.push_back(std::move(queue));
   }
