@@ -1,6 +1,7 @@
 #include "frontend/ublk/ublk_queue.h"
 
 #include <sys/eventfd.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -108,7 +109,7 @@ int Queue::setup_ring(std::string* error) {
   // 64-byte SQE). COOP_TASKRUN: the kernel's task work for this ring runs when this thread enters the kernel
   // anyway, so no interrupting IPIs.
   p.flags = IORING_SETUP_SQE128 | IORING_SETUP_COOP_TASKRUN;
-  unsigned entries = config_.depth + 2u;  // every tag at most one command, plus the eventfd read
+  unsigned entries = config_.depth + 2u;  // every tag at most one command, plus the eventfd poll
   int rc = io_uring_queue_init_params(entries, &ring_, &p);
   if (rc == -EINVAL) {
     p = io_uring_params{};
@@ -150,14 +151,16 @@ void Queue::queue_io_cmd(IoCmd cmd, uint16_t tag, int32_t result) {
   sqe->user_data = tag;
 }
 
-void Queue::queue_event_read() {
+void Queue::queue_event_poll() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
     io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
     TANDEM_CHECK(sqe != nullptr);
   }
-  io_uring_prep_read(sqe, event_fd_.get(), &event_value_, sizeof event_value_, 0);
+  // A poll, not a read: the kernel polls an eventfd natively, while a read would be handed to an io-wq worker
+  // thread for every wakeup. The counter is reset by a non-blocking read on this thread (on_cqe).
+  io_uring_prep_poll_add(sqe, event_fd_.get(), POLLIN);
   sqe->user_data = kEventUserData;
 }
 
@@ -169,7 +172,7 @@ void Queue::run() {
   std::string error;
   int rc = setup_ring(&error);
   if (rc == 0) {
-    queue_event_read();
+    queue_event_poll();
     for (uint16_t i = 0; i < config_.depth; ++i) queue_io_cmd(IoCmd::FetchReq, i, 0);
     rc = io_uring_submit(&ring_);
     if (rc >= 0) {
@@ -211,10 +214,11 @@ void Queue::run() {
 
 void Queue::on_cqe(const io_uring_cqe& cqe) {
   if (cqe.user_data == kEventUserData) {
-    // The counter was reset by the read; completions are picked up by drain_completions().
-    if (cqe.res < 0 && cqe.res != -EAGAIN && cqe.res != -EINTR)
-      log_error("{}: reading the completion eventfd: {}", config_.name, std::strerror(-cqe.res));
-    queue_event_read();
+    // Completions are picked up by drain_completions() after this batch of CQEs.
+    if (cqe.res < 0) log_error("{}: polling the completion eventfd: {}", config_.name, std::strerror(-cqe.res));
+    uint64_t value;
+    (void)!::read(event_fd_.get(), &value, sizeof value);  // EAGAIN when already reset: fine
+    queue_event_poll();
     return;
   }
   TANDEM_CHECK(cqe.user_data < config_.depth);

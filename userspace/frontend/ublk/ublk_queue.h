@@ -10,7 +10,7 @@
 //
 // Threading: the kernel insists that every command of a queue comes from one thread, the one that sent the
 // first FETCH_REQ; so the target's completions are handed to that thread through a mutex-guarded list and an
-// eventfd the ring reads. Nothing on this thread sends control commands or touches /dev/ublkbN (deadlock
+// eventfd the ring polls. Nothing on this thread sends control commands or touches /dev/ublkbN (deadlock
 // rule). It sets PR_SET_IO_FLUSHER so memory reclaim inside it does not wait for writeback to this device.
 //
 // Bounds: `depth` requests in flight to the target, `depth * buffer_bytes` of buffers, nothing allocated per
@@ -78,7 +78,7 @@ class Queue {
   void run();
   int setup_ring(std::string* error);
   void queue_io_cmd(IoCmd cmd, uint16_t tag, int32_t result);
-  void queue_event_read();
+  void queue_event_poll();
   void on_cqe(const io_uring_cqe& cqe);
   void handle_request(Tag& t);
   void drain_completions();
@@ -92,8 +92,7 @@ class Queue {
   size_t descs_bytes_ = 0;
   uint8_t* buffers_ = nullptr;  // depth * buffer_bytes, page aligned
   size_t buffers_bytes_ = 0;
-  UniqueFd event_fd_;           // completions from the target wake the ring
-  uint64_t event_value_ = 0;    // the ring's read target for event_fd_
+  UniqueFd event_fd_;           // completions from the target wake the ring (polled by it)
   io_uring ring_{};
   bool ring_ok_ = false;
   std::thread thread_;
