@@ -514,10 +514,14 @@ std::unique_ptr<BlockFrontend> Resource::make_device_frontend(std::string* error
   }
   std::string why;
   if (kind == "auto") {
-    if (access("/dev/ublk-control", F_OK) == 0)
-      log_info("/dev/ublk-control exists, but the ublk frontend is not implemented yet");
-    kind = kernel_nbd_available(&why) ? "kernel-nbd" : "fuse-loop";
+    kind = ublk_available(&why) ? "ublk" : kernel_nbd_available(&why) ? "kernel-nbd" : "fuse-loop";
     log_info("frontend auto: {}{}", kind, why.empty() ? "" : " (" + why + ")");
+  }
+  if (kind == "ublk") {
+    UblkOptions o;
+    // The device id survives a crash here, so a restarted daemon takes the same /dev/ublkbN back.
+    o.record_path = fmt::format("{}/{}.ublk", opts_.run_dir, opts_.config.name);
+    return std::make_unique<UblkFrontend>(*this, opts_.config.name, o);
   }
   if (kind == "kernel-nbd") {
     KernelNbdOptions o;

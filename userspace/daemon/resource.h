@@ -22,6 +22,7 @@
 #include "frontend/fuse_loop/fuse_loop_frontend.h"
 #include "frontend/kernel_nbd/kernel_nbd_frontend.h"
 #include "frontend/nbd_export/nbd_export.h"
+#include "frontend/ublk/ublk_frontend.h"
 #include "io/uring_storage.h"
 
 namespace tandem {

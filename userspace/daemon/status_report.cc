@@ -46,8 +46,12 @@ std::string replication_state_name(const ReplicaStatus& r) {
 
 std::string format_status_text(const StatusSnapshot& s) {
   const ReplicaStatus& r = s.replica;
-  std::string out = fmt::format("{} role:{}{}\n  disk:{}\n", s.resource, to_string(r.role),
+  std::string out = fmt::format("{} role:{}{}\n  disk:{}", s.resource, to_string(r.role),
                                 r.suspended_fencing ? " suspended:fencing" : "", to_string(r.disk));
+  // The Primary's kernel device and the frontend behind it, as `key:value` pairs on the volume line (where
+  // drbdsetup status --verbose puts minor:).
+  if (!s.frontend_kind.empty()) out += fmt::format(" device:{} frontend:{}", s.frontend_device, s.frontend_kind);
+  out += "\n";
   if (r.conn != ConnState::Connected || r.repl == ReplState::Off) {
     out += fmt::format("  {} connection:{}{}\n", s.peer_host,
                        r.conn == ConnState::Connected ? "Connecting" : std::string(to_string(r.conn)),

@@ -15,8 +15,8 @@ struct StatusSnapshot {
   uint32_t node_id = 0;
   uint32_t peer_node_id = 1;
   uint64_t size_bytes = 0;
-  std::string frontend_kind;    // "fuse-loop" while Primary, else ""
-  std::string frontend_device;  // "/dev/loop3"
+  std::string frontend_kind;    // "ublk", "kernel-nbd" or "fuse-loop" while Primary, else ""
+  std::string frontend_device;  // "/dev/ublkb0", "/dev/nbd0", "/dev/loop3"
   std::string device_link;      // the config's device path, when the link exists
   std::string nbd_socket;
   char protocol = 'C';
