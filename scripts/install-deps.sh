@@ -10,7 +10,7 @@ e2fsprogs util-linux iproute2 iptables procps kmod psmisc"
 # The VM tests (tests/vm/) boot a test kernel under QEMU; they skip themselves without it.
 PKGS="$PKGS qemu-system-x86 busybox-static cpio"
 # The HA test and `make demo` run a Pacemaker + Corosync cluster with MariaDB (tests/system/test-ha-mariadb.sh).
-PKGS="$PKGS pacemaker corosync pacemaker-cli-utils crmsh resource-agents mariadb-server mariadb-client libxml2-utils"
+PKGS="$PKGS pacemaker corosync pacemaker-cli-utils crmsh resource-agents mariadb-server mariadb-client libxml2-utils heartbeat"
 # drbd-utils is only needed to cross-check our example config with `drbdadm dump`.
 PKGS="$PKGS drbd-utils"
 missing=""

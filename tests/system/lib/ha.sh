@@ -1,7 +1,8 @@
 # A two-node Pacemaker + Corosync cluster on one machine for tandem's HA test and `make demo`: each node is
 # a network namespace (joined to the other by a veth pair) plus a persistent mount and UTS namespace, so it
 # has its own hostname (n1, n2), /run, /etc/corosync, /var/lib/pacemaker, tandem run directory and device
-# directory, while sharing the rest of this machine's filesystem. Requires common.sh. Sourced by bash scripts.
+# directory, while sharing the rest of this machine's filesystem. With HA_HEARTBEAT=1 also a private /etc/ha.d
+# and /var/lib/heartbeat (heartbeat v1). Requires common.sh. Sourced by bash scripts.
 #
 # Learned from ../shared/ha-lab (see docs/ha.md for the pitfalls it lists): libqb's sockets are abstract
 # unix sockets, so cluster tools work only inside a node; `ip netns exec` mounts do not persist, hence the
@@ -64,6 +65,11 @@ ha_make_node_namespace() {
     "$s/var_log_pacemaker/bundles"
   chmod 750 "$s"/var_lib_pacemaker/{cib,pengine,blackbox,cores}
   chmod 770 "$s/var_log_pacemaker" "$s/var_log_pacemaker/bundles"
+  if [ -n "${HA_HEARTBEAT:-}" ] && [ ! -d "$s/etc_ha.d" ]; then
+    # heartbeat v1 reads /etc/ha.d (its own scripts plus ha.cf, authkeys, haresources): a private copy.
+    mkdir -p "$s/var_lib_heartbeat"
+    cp -a /etc/ha.d "$s/etc_ha.d"
+  fi
   touch "$HA_WORK/ns/n$n.mnt" "$HA_WORK/ns/n$n.uts"
   nsenter --net="/run/netns/$(ha_netns "$n")" unshare --mount="$HA_WORK/ns/n$n.mnt" --uts="$HA_WORK/ns/n$n.uts" \
     --propagation private sh -ec "
@@ -81,6 +87,11 @@ ha_make_node_namespace() {
       mount --bind '$s/dev' '$HA_DEV_DIR'
       mount -t tmpfs -o mode=1777 tmpfs /dev/shm
       umount -l /sys && mount -t sysfs sysfs /sys
+      if [ -n '${HA_HEARTBEAT:-}' ]; then
+        mount --bind '$s/etc_ha.d' /etc/ha.d
+        mount --bind '$s/var_lib_heartbeat' /var/lib/heartbeat
+        mkdir -p /run/heartbeat/rsctmp
+      fi
     " || fail "cannot build node n$n's mount namespace"
 }
 
@@ -423,12 +434,19 @@ ha_cleanup() {
     [ -f "$(ha_state "$n")/pacemakerd.pid" ] && ha_cluster_stop "$n" >/dev/null 2>&1 &
   done
   wait
-  for n in $HA_NODES; do
-    [ -e "/run/netns/$(ha_netns "$n")" ] || continue
-    local pids
-    pids=$(ha_node_pids "$n")
-    # shellcheck disable=SC2086
-    if [ -n "$pids" ]; then kill -TERM $pids 2>/dev/null; sleep 2; kill -KILL $pids 2>/dev/null; fi
+  # Everything left in the nodes (also children a dying daemon spawned meanwhile): TERM, then KILL, bounded.
+  local round pids
+  for round in 1 2 3; do
+    for n in $HA_NODES; do
+      [ -e "/run/netns/$(ha_netns "$n")" ] || continue
+      pids=$(ha_node_pids "$n")
+      [ -n "$pids" ] || continue
+      # shellcheck disable=SC2086
+      if [ "$round" = 1 ]; then kill -TERM $pids 2>/dev/null; sleep 2; fi
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null
+    done
+    sleep 0.5
   done
   sleep 0.5
   for n in $HA_NODES; do
