@@ -30,7 +30,16 @@ SyncView evaluate_sync(const JsonValue& status) {
   else if (total > 0) v.percent_done = done / total * 100;
   else v.percent_done = status.get_number("connections.0.peer_devices.0.percent-in-sync");
   v.percent_done = std::clamp(v.percent_done, 0.0, 100.0);
+  v.rate_bytes_per_s = status.get_number("connections.0.peer_devices.0.resync-rate");
+  v.eta_s = status.get_number("connections.0.peer_devices.0.resync-eta-s");
   return v;
+}
+
+std::string rate_and_time_left(const SyncView& view) {
+  if (view.in_sync || view.rate_bytes_per_s <= 0) return "";
+  auto s = static_cast<long long>(view.eta_s);
+  return fmt::format("{:.1f} MiB/s, {}:{:02}:{:02} left", view.rate_bytes_per_s / (1024.0 * 1024.0), s / 3600,
+                     s / 60 % 60, s % 60);
 }
 
 std::string progress_line(const std::string& resource, const SyncView& view, int bar_width_chars) {
@@ -40,10 +49,11 @@ std::string progress_line(const std::string& resource, const SyncView& view, int
   const std::string& state = view.connection_state != "Connected" || view.replication_state.empty()
                                  ? (view.connection_state.empty() ? std::string("Unknown") : view.connection_state)
                                  : view.replication_state;
-  return fmt::format("{} {} [{}{}] {:5.1f}% {}/{}", resource, state, std::string(static_cast<size_t>(filled), '#'),
+  std::string rate = rate_and_time_left(view);
+  return fmt::format("{} {} [{}{}] {:5.1f}% {}/{}{}{}", resource, state, std::string(static_cast<size_t>(filled), '#'),
                      std::string(static_cast<size_t>(width - filled), '.'), view.percent_done,
                      view.disk_state.empty() ? "DUnknown" : view.disk_state,
-                     view.peer_disk_state.empty() ? "DUnknown" : view.peer_disk_state);
+                     view.peer_disk_state.empty() ? "DUnknown" : view.peer_disk_state, rate.empty() ? "" : "  ", rate);
 }
 
 }  // namespace tandem::adm

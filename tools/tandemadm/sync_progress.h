@@ -17,11 +17,17 @@ struct SyncView {
   double percent_done = 0;        // resync-done/resync-total when a resync is counted, else percent-in-sync
   // Connected, both disks UpToDate, and no resync running or about to start on this side.
   bool in_sync = false;
+  double rate_bytes_per_s = 0;  // resync-rate (measured on the sync source), 0 when unknown
+  double eta_s = 0;             // resync-eta-s
 };
 
 SyncView evaluate_sync(const JsonValue& status);
 
-// One line for a terminal, no newline: "r0 SyncTarget [#######.............]  35.0% UpToDate/Inconsistent".
+// "20.0 MiB/s, 0:01:05 left", or "" without a measured rate.
+std::string rate_and_time_left(const SyncView& view);
+
+// One line for a terminal, no newline: "r0 SyncSource [#######.............]  35.0% UpToDate/Inconsistent",
+// followed by the rate and the time left while the source measures them.
 std::string progress_line(const std::string& resource, const SyncView& view, int bar_width_chars);
 
 }  // namespace tandem::adm

@@ -53,5 +53,15 @@ TEST(SyncProgress, ProgressLine) {
   EXPECT_EQ(progress_line("r0", c, 4), "r0 Connecting [....]   0.0% DUnknown/DUnknown");
 }
 
+TEST(SyncProgress, RateAndTimeLeftWhileTheSourceMeasuresThem) {
+  SyncView v = view_of(R"({"devices":[{"disk-state":"UpToDate"}],"connections":[{"connection-state":"Connected",
+      "peer_devices":[{"replication-state":"SyncSource","peer-disk-state":"Inconsistent","resync-total":100,
+      "resync-done":25,"resync-rate":20971520,"resync-eta-s":3725}]}]})");
+  EXPECT_EQ(rate_and_time_left(v), "20.0 MiB/s, 1:02:05 left");
+  EXPECT_EQ(progress_line("r0", v, 4), "r0 SyncSource [#...]  25.0% UpToDate/Inconsistent  20.0 MiB/s, 1:02:05 left");
+  v.rate_bytes_per_s = 0;
+  EXPECT_EQ(rate_and_time_left(v), "");
+}
+
 }  // namespace
 }  // namespace tandem::adm

@@ -64,8 +64,15 @@ std::string format_status_text(const StatusSnapshot& s) {
                                              static_cast<double>(r.resync_total_bytes)
                                        : 100.0;
     std::string repl = replication_state_name(r);
-    out += fmt::format("    replication:{} peer-disk:{} done:{:.2f}\n", repl, to_string(r.peer_disk),
+    out += fmt::format("    replication:{} peer-disk:{} done:{:.2f}", repl, to_string(r.peer_disk),
                        std::min(done, 100.0));
+    // Measured on the sync source: speed and time left, as /proc/drbd's "speed:" and "finish:".
+    if (r.resync_rate_bytes_per_s > 0 && !r.resync_paused && r.resync_total_bytes > r.resync_done_bytes) {
+      uint64_t left = (r.resync_total_bytes - r.resync_done_bytes) / r.resync_rate_bytes_per_s;
+      out += fmt::format(" speed:{}K/s finish:{}:{:02}:{:02}", r.resync_rate_bytes_per_s / 1024, left / 3600,
+                         left / 60 % 60, left % 60);
+    }
+    out += "\n";
   } else if (r.repl == ReplState::VerifyS) {
     double done = r.verify_total_bytes ? 100.0 * static_cast<double>(r.verify_done_bytes) /
                                              static_cast<double>(r.verify_total_bytes)

@@ -22,5 +22,43 @@ TEST(StatusReport, TextNamesDeviceAndFrontendWhilePrimary) {
   EXPECT_NE(json.find("\"frontend\":{\"kind\":\"ublk\",\"device\":\"/dev/ublkb0\""), std::string::npos) << json;
 }
 
+TEST(StatusReport, SyncLineShowsDoneSpeedAndFinishLikeDrbd) {
+  StatusSnapshot s;
+  s.resource = "r0";
+  s.peer_host = "beta";
+  s.size_bytes = 100 << 20;
+  ReplicaStatus& r = s.replica;
+  r.role = Role::Primary;
+  r.disk = DiskState::UpToDate;
+  r.conn = ConnState::Connected;
+  r.repl = ReplState::SyncSource;
+  r.peer_role = Role::Secondary;
+  r.peer_disk = DiskState::Inconsistent;
+  r.resync_total_bytes = 100 << 20;
+  r.resync_done_bytes = 40 << 20;
+  r.resync_rate_bytes_per_s = 10 << 20;
+  std::string text = format_status_text(s);
+  EXPECT_NE(text.find("replication:SyncSource peer-disk:Inconsistent done:40.00 speed:10240K/s finish:0:00:06\n"),
+            std::string::npos)
+      << text;
+  r.resync_paused = true;
+  text = format_status_text(s);
+  EXPECT_NE(text.find("replication:PausedSyncS peer-disk:Inconsistent done:40.00\n"), std::string::npos) << text;
+  r.repl = ReplState::SyncTarget;
+  EXPECT_NE(format_status_text(s).find("replication:PausedSyncT"), std::string::npos);
+  std::string json = format_status_json(s);
+  EXPECT_NE(json.find("\"replication-state\":\"PausedSyncT\""), std::string::npos) << json;
+}
+
+TEST(StatusReport, FrozenWritesShowAsSuspendedFencing) {
+  StatusSnapshot s;
+  s.resource = "r0";
+  s.peer_host = "beta";
+  s.replica.role = Role::Primary;
+  s.replica.suspended_fencing = true;
+  EXPECT_EQ(format_status_text(s).rfind("r0 role:Primary suspended:fencing\n", 0), 0u) << format_status_text(s);
+  EXPECT_NE(format_status_json(s).find("\"suspended\":true"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tandem
