@@ -1,7 +1,9 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
 # Guest side (runs inside the test VM through tests/vm/run.sh): a bad and then a broken replication link
-# under load, on the Primary's kernel device (the daemon's automatic choice: ublk on the test kernel).
+# under load, on the Primary's kernel device.
+#   test-link-faults.sh [auto|kernel-nbd]   auto: the daemon's choice, ublk on the test kernel;
+#                                           test-link-faults-nbd.sh forces kernel NBD.
 #   1. tc netem on the Primary's veth (20 ms ± 5 ms delay, 2 % loss): fio writes with verification through
 #      the device; the peers stay Connected (TCP retransmits) and fio's verify passes;
 #   2. iptables drops everything between the hosts while fio writes: the Primary carries on alone, the
@@ -9,6 +11,7 @@
 # Needs netem and iptables in the kernel (the test VM has both; this machine's kernel has no netem).
 set -euo pipefail
 
+FRONTEND=${1:-auto}
 TS_NAME=vmlink
 LIB=${TANDEM_SOURCE_DIR:?}/tests/system/lib
 # shellcheck source=../system/lib/common.sh
@@ -27,9 +30,18 @@ require_netns
 tandem_binaries
 [ -e /dev/ublk-control ] || [ -e /sys/module/nbd ] || [ -e /dev/nbd0 ] || skip "this kernel has neither ublk nor nbd"
 
-step "two hosts in the guest, initial sync, alpha Primary"
-tandem_setup lnk 18 64 r0
-for h in alpha beta; do adm_ok "$h" create-md "$RES" >/dev/null; adm_ok "$h" up "$RES"; done
+up_args=()
+case $FRONTEND in
+  auto) ;;
+  kernel-nbd)
+    [ -e /sys/module/nbd ] || [ -e /dev/nbd0 ] || skip "this kernel has no nbd driver"
+    up_args=(--frontend kernel-nbd) ;;
+  *) fail "usage: test-link-faults.sh [auto|kernel-nbd]" ;;
+esac
+
+step "two hosts in the guest ($FRONTEND), initial sync, alpha Primary"
+if [ "$FRONTEND" = auto ]; then tandem_setup lnk 18 64 r0; else tandem_setup lnkn 19 64 r0; fi
+for h in alpha beta; do adm_ok "$h" create-md "$RES" >/dev/null; adm_ok "$h" up "$RES" "${up_args[@]}"; done
 wait_connected alpha
 adm_ok alpha primary "$RES" --force
 wait_synced alpha
