@@ -2,7 +2,8 @@
 //   tandem_sim --seed N [-v]          one seed; -v prints every event
 //   tandem_sim --seeds N [--first S]  seeds S .. S+N-1; prints each failing seed with its replay command
 //   --check-determinism               runs every seed twice and compares the trace hashes
-//   --io-errors RATE                  inject I/O errors (off by default: the core does not handle them yet)
+//   --io-errors RATE                  inject I/O errors (off by default, so that a fault-free run can flag any
+//                                     connection drop; ctest's sim_io_errors runs with 0.005)
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>

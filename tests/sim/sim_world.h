@@ -29,7 +29,7 @@ struct SimFailure : std::runtime_error {
 struct SimOptions {
   uint64_t seed = 1;
   bool verbose = false;
-  double io_error_rate = 0;  // off: the core does not handle I/O errors gracefully yet
+  double io_error_rate = 0;  // off by default: a fault-free run flags every connection drop (sim_io_errors: on)
   // A crashing node that is not Primary loses the unflushed writes in its disk cache. The core does not track
   // peer writes until the peer flushed them (DRBD's barrier acks), so this loses acknowledged data: see
   // tests/sim/README.md. Off = such nodes have a write-through cache (completed writes survive).

@@ -213,8 +213,15 @@ void Replica::app_write_done(uint32_t slot, int result) {
   AppWrite& w = app_writes_[slot];
   w.local_done = true;
   w.local_result = result < 0 ? result : 0;
-  if (result < 0)
+  if (result < 0) {
     log_error("local write of {} bytes at {} failed: {}", w.length, w.offset, strerror(-result));
+    // The peer may have written what our disk did not. The write failed, so the old content stands: mark the
+    // range and reconnect; the resync then makes the peer match this node. (Reconnecting also keeps a resync
+    // acknowledgement of an older copy of these blocks from clearing the mark.)
+    bitmap_.set_range(w.offset, w.length);
+    if (w.mirrored && conn_ == ConnState::Connected)
+      fx_->drop_connection(false, "local write failed; resyncing its blocks to the peer");
+  }
   maybe_finish_app_write(slot);
   retry_waiting_writes();
   pump_resync();
@@ -258,6 +265,9 @@ void Replica::on_write_ack(const wire::SeqResult& ack, bool recv_only) {
       log_error("peer failed to write {} bytes at {}: {}; marking the range out of sync", w->length, w->offset,
                 strerror(-ack.result));
       bitmap_.set_range(w->offset, w->length);
+      // The peer reconnects too (it is missing a block); reconnecting here as well keeps a resync
+      // acknowledgement of an older copy of these blocks from clearing the mark.
+      fx_->drop_connection(false, "the peer failed to write mirrored data");
     }
   }
   maybe_finish_app_write(slot);
@@ -418,11 +428,12 @@ void Replica::peer_write_done(uint32_t slot, int result) {
     promote_after_drain_ = false;
     promote(promote_force_);
   }
-  if (failed && disk_ != DiskState::Inconsistent) {
+  if (failed && conn_ == ConnState::Connected) {
     // Our copy now lacks a block the Primary believes mirrored (it marked it when it saw the failed ack). Stop
     // claiming good data, so this node is neither promoted nor used as a sync source, and reconnect: the
-    // handshake makes us SyncTarget for the marked blocks.
-    set_disk(DiskState::Inconsistent);
+    // handshake makes us SyncTarget for the marked blocks (also when a resync runs now: it must not end with
+    // this block missing).
+    if (disk_ != DiskState::Inconsistent) set_disk(DiskState::Inconsistent);
     fx_->drop_connection(false, "local write of peer data failed");
   }
 }
