@@ -18,9 +18,11 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/activity_log.h"
 #include "core/buffer_pool.h"
 #include "core/dirty_bitmap.h"
 #include "core/effects.h"
@@ -38,6 +40,11 @@ struct ReplicaConfig {
   SplitBrainPolicy split_brain;
   // Fixed resync rate (DRBD's resync-rate with c-plan-ahead 0); 0 = as fast as the window allows.
   uint64_t resync_rate_bytes_per_s = 0;
+  // Activity log: al-extents in use (0 = none: an unclean stop then needs a full resync), the extent size, and
+  // the newest transaction found in the on-disk ring.
+  uint32_t al_extents = 0;
+  uint32_t al_extent_shift = meta::kAlExtentShift;
+  uint64_t al_last_seq = 0;
 };
 
 struct ReplicaStatus {
@@ -64,6 +71,10 @@ struct ReplicaStatus {
   uint64_t disk_write_bytes = 0;
   uint64_t disk_read_bytes = 0;
   bool suspended_split_brain = false;
+  uint32_t al_extents = 0;            // activity log: size of the set (0 = no activity log)
+  uint32_t al_active = 0;             // extents in it now
+  uint64_t al_transactions = 0;       // AL transactions written by this run
+  uint64_t al_waits = 0;              // writes that waited for a cold extent to be evicted
   std::string last_decision;        // why the last connect decided what it did
 };
 
@@ -133,6 +144,12 @@ class Replica {
   void set_discard_my_data(bool on) { discard_my_data_ = on; }
   void load_bitmap(const std::vector<uint64_t>& words) { bitmap_.load_words(words); }
   void mark_all_out_of_sync() { bitmap_.set_all(); }
+  // After an unclean stop: marks every block of these activity-log extents out of sync.
+  void mark_extents_out_of_sync(const std::vector<uint32_t>& extents);
+  // Starts the activity log after attach: persists the bitmap (so the marks taken from the old AL survive)
+  // and writes transactions describing the empty active set over the old ring.
+  void start_activity_log();
+  const ActivityLog* activity_log() const { return al_ ? &*al_ : nullptr; }
   const DirtyBitmap& bitmap() const { return bitmap_; }
 
   // ---- observation ----
@@ -157,6 +174,7 @@ class Replica {
     bool local_done = false;
     int local_result = 0;
     bool mirrored = false;  // sent to the peer in this connection epoch
+    bool al_held = false;   // holds its activity-log extents until the slot is freed
     uint64_t epoch = 0;
   };
   struct AppFlush {
@@ -191,7 +209,7 @@ class Replica {
   // replica_io.cc
   void start_or_queue_write(IoRequest* req);
   bool write_conflicts(uint64_t offset, uint64_t length) const;
-  void start_write(IoRequest* req);
+  void start_write(IoRequest* req, bool al_held);
   void start_flush(IoRequest* req);
   void app_write_done(uint32_t slot, int result);
   void app_flush_done(uint32_t slot, int result);
@@ -206,6 +224,16 @@ class Replica {
   void peer_write_done(uint32_t slot, int result);
   void maybe_submit_peer_flushes();
   bool peer_receives_writes() const;
+  bool al_begin_write(uint64_t offset, uint64_t length, bool* held);
+  void free_app_write(uint32_t slot);
+  // Bitmap bits set outside the activity log's extents must reach the on-disk bitmap at once.
+  void persist_bitmap_range(uint64_t offset, uint64_t length);
+  void persist_bitmap_all();
+
+  // replica_bitmap_exchange.cc
+  void send_bitmap();
+  void on_bitmap_chunk(const wire::BitmapChunk& c);
+  void on_bitmap_done(const wire::BitmapDone& d);
 
   // replica_resync.cc
   void begin_sync_source(bool full);
@@ -250,6 +278,11 @@ class Replica {
   Effects* fx_;
   PersistentState ps_;
   DirtyBitmap bitmap_;
+  std::optional<ActivityLog> al_;
+  uint64_t al_waits_ = 0;
+  // Bitmap exchange at connect: a bitmap-based sync source starts only once it has ORed in the peer's bitmap.
+  bool peer_bitmap_received_ = false;
+  bool source_waits_for_bitmap_ = false;
 
   Role role_ = Role::Secondary;
   DiskState disk_ = DiskState::Inconsistent;

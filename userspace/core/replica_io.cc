@@ -94,12 +94,65 @@ void Replica::retry_waiting_writes() {
     bool free_slot = false;
     for (const AppWrite& w : app_writes_) free_slot |= !w.used;
     if (!free_slot || write_conflicts(req->offset, req->length)) return;
+    bool al_held = false;
+    if (!al_begin_write(req->offset, req->length, &al_held)) return;
     waiting_.pop_front();
-    start_write(req);
+    start_write(req, al_held);
   }
 }
 
-void Replica::start_write(IoRequest* req) {
+// Takes the activity-log extents of a write; false = wait (every candidate extent is held by a write in flight).
+// A cold extent is recorded on disk now, before the write goes anywhere: after a crash the AL must cover every
+// block that may differ between the nodes.
+bool Replica::al_begin_write(uint64_t offset, uint64_t length, bool* held) {
+  *held = false;
+  if (!al_) return true;
+  meta::AlTransaction tx;
+  std::vector<uint32_t> evicted;
+  switch (al_->begin(offset, length, &tx, &evicted)) {
+    case ActivityLog::Begin::Hot: *held = true; return true;
+    case ActivityLog::Begin::Busy: al_waits_++; return false;
+    case ActivityLog::Begin::TooLarge:
+      // More extents than the set can hold at once (a huge trim): record the range in the on-disk bitmap
+      // instead; it stays out of sync until the next resync copies it.
+      log_warn("a write of {} bytes at {} spans more activity-log extents than al-extents allows; marking it "
+               "out of sync instead", length, offset);
+      bitmap_.set_range(offset, length);
+      persist_bitmap_range(offset, length);
+      return true;
+    case ActivityLog::Begin::NeedTransaction:
+      // Blocks of an extent leaving the AL that are out of sync exist only in memory: write them first.
+      for (uint32_t e : evicted) {
+        uint64_t first = (uint64_t(e) << al_->extent_shift()) / DirtyBitmap::kBlockBytes;
+        uint64_t n = al_->extent_bytes() / DirtyBitmap::kBlockBytes;
+        if (bitmap_.any_in(first, n)) fx_->persist_bitmap(bitmap_, first, std::min(n, bitmap_.blocks() - first));
+      }
+      fx_->write_al_transaction(tx);
+      *held = true;
+      return true;
+  }
+  return true;
+}
+
+void Replica::free_app_write(uint32_t slot) {
+  AppWrite& w = app_writes_[slot];
+  if (w.al_held) al_->end(w.offset, w.length);
+  w.al_held = false;
+  w.used = false;
+}
+
+void Replica::persist_bitmap_range(uint64_t offset, uint64_t length) {
+  if (!al_ || length == 0) return;
+  uint64_t first = offset / DirtyBitmap::kBlockBytes;
+  uint64_t last = (offset + length - 1) / DirtyBitmap::kBlockBytes;
+  fx_->persist_bitmap(bitmap_, first, last - first + 1);
+}
+
+void Replica::persist_bitmap_all() {
+  if (al_) fx_->persist_bitmap(bitmap_, 0, bitmap_.blocks());
+}
+
+void Replica::start_write(IoRequest* req, bool al_held) {
   uint32_t slot = 0;
   while (app_writes_[slot].used) slot++;
   TANDEM_CHECK(slot < kMaxAppWrites);
@@ -110,6 +163,7 @@ void Replica::start_write(IoRequest* req) {
   w.offset = req->offset;
   w.length = req->length;
   w.epoch = epoch_;
+  w.al_held = al_held;
   app_writes_in_flight_++;
 
   StorageOpKind kind = req->op == IoOp::Write ? StorageOpKind::Write
@@ -233,7 +287,7 @@ void Replica::maybe_finish_app_write(uint32_t slot) {
     }
   }
   if (!w.req && w.acks_pending == 0 && w.recv_acks_pending == 0) {
-    w.used = false;
+    free_app_write(slot);
     retry_waiting_writes();
   }
 }

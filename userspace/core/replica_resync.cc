@@ -21,7 +21,10 @@ bool Replica::resync_reading_overlaps(uint64_t offset, uint64_t length) const {
 }
 
 void Replica::begin_sync_source(bool full) {
-  if (full) bitmap_.set_all();
+  if (full) {
+    bitmap_.set_all();
+    persist_bitmap_all();
+  }
   repl_ = ReplState::SyncSource;
   peer_disk_ = DiskState::Inconsistent;
   resync_cursor_block_ = 0;
@@ -143,6 +146,7 @@ void Replica::maybe_finish_resync_source() {
   ps_.ids.forget_bitmap();
   ps_.crashed_primary = false;
   ps_.needs_full_sync = false;
+  persist_bitmap_all();  // all clear now: a later crash need not copy these blocks again
   save();
   repl_ = ReplState::Established;
   peer_disk_ = DiskState::UpToDate;
@@ -202,6 +206,7 @@ void Replica::finish_sync_target() {
   ps_.crashed_primary = false;
   ps_.needs_full_sync = false;
   bitmap_.clear_all();
+  persist_bitmap_all();
   bool still_connected = sync_done_epoch_ == epoch_ && conn_ == ConnState::Connected;
   if (repl_ == ReplState::SyncTarget) repl_ = ReplState::Established;
   if (still_connected) {

@@ -80,7 +80,8 @@ std::string format_status_json(const StatusSnapshot& s) {
   return fmt::format(
       "{{\"name\":\"{}\",\"node-id\":{},\"host\":\"{}\",\"role\":\"{}\",\"protocol\":\"{}\","
       "\"frontend\":{{\"kind\":\"{}\",\"device\":\"{}\",\"link\":\"{}\",\"nbd-socket\":\"{}\"}},"
-      "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{}}}],"
+      "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{},"
+      "\"al-writes\":{},\"al-extents\":{},\"al-active\":{},\"al-waits\":{}}}],"
       "\"connections\":[{{\"peer-node-id\":{},\"name\":\"{}\",\"connection-state\":\"{}\",\"peer-role\":\"{}\","
       "\"split-brain\":{},\"last-handshake\":\"{}\",\"peer_devices\":[{{\"volume\":0,\"replication-state\":\"{}\","
       "\"peer-disk-state\":\"{}\",\"percent-in-sync\":{:.2f},\"out-of-sync\":{},\"sent\":{},\"received\":{},"
@@ -91,6 +92,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       json_escape(s.resource), s.node_id, json_escape(s.host), to_string(r.role), s.protocol,
       json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
       json_escape(s.nbd_socket), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
+      r.al_transactions, r.al_extents, r.al_active, r.al_waits,
       s.peer_node_id, json_escape(s.peer_host), conn_state, to_string(r.peer_role),
       r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), to_string(r.repl),
       to_string(r.peer_disk), percent_in_sync(s), r.out_of_sync_bytes, r.bytes_sent, r.bytes_received,

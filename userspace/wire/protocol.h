@@ -10,7 +10,8 @@
 namespace tandem::wire {
 
 inline constexpr uint32_t kMagic = 0x57444E54;  // "TNDW" in little-endian byte order.
-inline constexpr uint16_t kVersion = 1;
+// 2: bitmap exchange at connect (BitmapChunk, BitmapDone): a version-1 peer would never send its bitmap.
+inline constexpr uint16_t kVersion = 2;
 
 inline constexpr uint32_t kHeaderSize = 24;
 inline constexpr uint32_t kHeaderMagicOffset = 0;          // u32
@@ -52,8 +53,12 @@ enum class MsgType : uint16_t {
   VerifyRequest = 19,  // online verify: send the digests of this range
   VerifyReply = 20,    // the digests (CRC-32C per 4 KiB block) of a range
   VerifyDone = 21,     // the verify pass ended (the receiver leaves VerifyT)
+  BitmapChunk = 22,    // part of the sender's out-of-sync bitmap, sent after the handshake State
+  BitmapDone = 23,     // the sender's whole bitmap has been sent
 };
-inline constexpr uint16_t kMaxMsgType = 21;
+inline constexpr uint16_t kMaxMsgType = 23;
+// Bitmap words (64 blocks each) per BitmapChunk; only chunks with set bits are sent.
+inline constexpr uint32_t kBitmapChunkWords = 56;
 // A verify request covers at most this many 4 KiB blocks (one digest each in the reply).
 inline constexpr uint32_t kVerifyMaxBlocks = 64;
 
@@ -69,6 +74,8 @@ inline constexpr uint32_t kSyncDoneSize = 8;                           // uuid
 inline constexpr uint32_t kPromoteReplySize = 8;                       // granted (u32), reserved
 inline constexpr uint32_t kVerifyRequestSize = 8 + 4 + 4;              // offset, length, reserved
 inline constexpr uint32_t kVerifyReplySize = 8 + 4 + 4 + 4 * kVerifyMaxBlocks;  // offset, length, result, digests
+inline constexpr uint32_t kBitmapChunkSize = 8 + 4 + 4 + 8 * kBitmapChunkWords;  // first_word, count, 0, words
+inline constexpr uint32_t kBitmapDoneSize = 8 + 8;                               // total_words, set_bits
 
 // Frame header flags.
 // The data block of this frame is not covered by payload_crc (only the fixed fields are). Data integrity
