@@ -57,6 +57,8 @@ ActivityLog::Begin ActivityLog::begin(uint64_t offset, uint64_t length, meta::Al
       if (candidates.size() < need) return Begin::Busy;
       std::partial_sort(candidates.begin(), candidates.begin() + static_cast<long>(need), candidates.end(),
                         [&](uint32_t a, uint32_t b) { return slots_[a].last_use < slots_[b].last_use; });
+      for (size_t i = 0; i < need; i++)
+        if (slots_[candidates[i]].last_end > durable_) return Begin::NeedFlush;
       victims.insert(victims.end(), candidates.begin(), candidates.begin() + static_cast<long>(need));
     }
   }
@@ -114,6 +116,7 @@ void ActivityLog::end(uint64_t offset, uint64_t length) {
     auto it = index_.find(e);
     TANDEM_CHECK_MSG(it != index_.end() && slots_[it->second].refs > 0, "activity log: end() without begin()");
     slots_[it->second].refs--;
+    slots_[it->second].last_end = ++end_counter_;
   }
 }
 

@@ -10,6 +10,7 @@
 // Bounded: `slots` (al-extents) entries, fixed at construction.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -28,12 +29,19 @@ class ActivityLog {
     Hot,              // every extent already active: references taken, no metadata I/O
     NeedTransaction,  // references taken; write *tx durably (after the bitmap bits of *evicted) before the I/O
     Busy,             // not enough cold extents to evict now; nothing changed, retry after an end()
+    NeedFlush,        // the extents to evict hold completed writes that may still sit in the disk's volatile
+                      // cache: flush the data disk (flush_token() before, flushed() after), then retry
     TooLarge,         // the range spans more extents than one transaction or the whole set can take
   };
   Begin begin(uint64_t offset, uint64_t length, meta::AlTransaction* tx, std::vector<uint32_t>* evicted);
   // Transactions without updates whose context windows together describe the whole set as it is now: written
   // at start, they replace the previous run's ring (whose extents the caller has marked out of sync).
   std::vector<meta::AlTransaction> describe_all();
+  // Eviction needs the evicted extents' data durable: an extent may leave the AL only when every write that
+  // ended in it is covered by a data flush submitted after that end (as DRBD's AL transactions carry a
+  // pre-flush). Take the token when submitting any data flush, report it when the flush completed.
+  uint64_t flush_token() const { return end_counter_; }
+  void flushed(uint64_t token) { durable_ = std::max(durable_, token); }
   // The write that began on this range is over (on both nodes, or its range is marked out of sync).
   void end(uint64_t offset, uint64_t length);
 
@@ -53,6 +61,7 @@ class ActivityLog {
     uint32_t extent = meta::kAlFreeExtent;
     uint32_t refs = 0;
     uint64_t last_use = 0;
+    uint64_t last_end = 0;  // end_counter_ when a write in it last ended
   };
   uint32_t first_extent(uint64_t offset) const { return static_cast<uint32_t>(offset >> shift_); }
   uint32_t last_extent(uint64_t offset, uint64_t length) const {
@@ -66,6 +75,8 @@ class ActivityLog {
   uint64_t next_seq_;
   uint32_t context_cursor_ = 0;
   uint64_t transactions_ = 0;
+  uint64_t end_counter_ = 0;
+  uint64_t durable_ = 0;  // writes that ended up to this count are on stable storage
 };
 
 }  // namespace tandem

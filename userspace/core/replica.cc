@@ -109,6 +109,7 @@ void Replica::peer_connected() {
   epoch_++;
   peer_bitmap_received_ = false;
   source_waits_for_bitmap_ = false;
+  peer_words_.clear();
   send_state(true);
   send_bitmap();
 }

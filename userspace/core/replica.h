@@ -175,12 +175,14 @@ class Replica {
     int local_result = 0;
     bool mirrored = false;  // sent to the peer in this connection epoch
     bool al_held = false;   // holds its activity-log extents until the slot is freed
+    bool oversize = false;  // too many extents for the AL: its range is kept marked in the bitmap instead
     uint64_t epoch = 0;
   };
   struct AppFlush {
     bool used = false;
     IoRequest* req = nullptr;
     uint64_t seq = 0;
+    uint64_t al_token = 0;  // ActivityLog::flush_token() when submitted
     bool local_done = false, remote_pending = false;
     int result = 0;
   };
@@ -224,6 +226,7 @@ class Replica {
   void peer_write_done(uint32_t slot, int result);
   void maybe_submit_peer_flushes();
   bool peer_receives_writes() const;
+  // *held: the write holds AL extents; false with true return = oversize (range marked in the bitmap).
   bool al_begin_write(uint64_t offset, uint64_t length, bool* held);
   void free_app_write(uint32_t slot);
   // Bitmap bits set outside the activity log's extents must reach the on-disk bitmap at once.
@@ -280,8 +283,13 @@ class Replica {
   DirtyBitmap bitmap_;
   std::optional<ActivityLog> al_;
   uint64_t al_waits_ = 0;
+  bool al_flush_in_flight_ = false;
+  uint64_t al_flush_token_ = 0;
   // Bitmap exchange at connect: a bitmap-based sync source starts only once it has ORed in the peer's bitmap.
   bool peer_bitmap_received_ = false;
+  // The peer's non-zero bitmap words, held until BitmapDone so they join our bitmap and its on-disk copy at
+  // once (our in-memory bitmap never holds bits that a crash of this node could lose without trace).
+  std::vector<std::pair<uint64_t, uint64_t>> peer_words_;
   bool source_waits_for_bitmap_ = false;
 
   Role role_ = Role::Secondary;

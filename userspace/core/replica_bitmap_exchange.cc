@@ -41,7 +41,13 @@ void Replica::on_bitmap_chunk(const wire::BitmapChunk& c) {
                                c.first_word + c.count, bitmap_.words().size()));
     return;
   }
-  bitmap_.merge_words(c.first_word, c.words.data(), c.count);
+  // Chunks come in ascending order without overlap: so at most one entry per word is ever held.
+  if (!peer_words_.empty() && c.first_word <= peer_words_.back().first) {
+    protocol_error(fmt::format("BitmapChunk at word {} out of order", c.first_word));
+    return;
+  }
+  for (uint32_t i = 0; i < c.count; i++)
+    if (c.words[i] != 0) peer_words_.emplace_back(c.first_word + i, c.words[i]);
 }
 
 void Replica::on_bitmap_done(const wire::BitmapDone& d) {
@@ -54,8 +60,11 @@ void Replica::on_bitmap_done(const wire::BitmapDone& d) {
     return;
   }
   peer_bitmap_received_ = true;
+  for (auto [w, bits] : peer_words_) bitmap_.merge_words(w, &bits, 1);
   // Bits from the peer are outside our activity log: they must survive a crash of this node.
-  if (d.set_bits > 0) persist_bitmap_all();
+  if (!peer_words_.empty()) persist_bitmap_all();
+  peer_words_.clear();
+  peer_words_.shrink_to_fit();
   log_info("bitmap exchange with node {}: peer marked {} blocks; {} blocks out of sync now", cfg_.peer_node_id,
            d.set_bits, bitmap_.count());
   if (source_waits_for_bitmap_) {

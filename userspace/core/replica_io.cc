@@ -112,9 +112,18 @@ bool Replica::al_begin_write(uint64_t offset, uint64_t length, bool* held) {
   switch (al_->begin(offset, length, &tx, &evicted)) {
     case ActivityLog::Begin::Hot: *held = true; return true;
     case ActivityLog::Begin::Busy: al_waits_++; return false;
+    case ActivityLog::Begin::NeedFlush:
+      al_waits_++;
+      if (!al_flush_in_flight_) {
+        al_flush_in_flight_ = true;
+        al_flush_token_ = al_->flush_token();
+        fx_->submit_storage({StorageOpKind::Flush, make_tag(tags::kAlFlush, 0), 0, 0, nullptr, false});
+      }
+      return false;  // retried when the flush completes
     case ActivityLog::Begin::TooLarge:
       // More extents than the set can hold at once (a huge trim): record the range in the on-disk bitmap
       // instead; it stays out of sync until the next resync copies it.
+      // It is written with FUA (start_write), so no disk cache can lose it once it completed.
       log_warn("a write of {} bytes at {} spans more activity-log extents than al-extents allows; marking it "
                "out of sync instead", length, offset);
       bitmap_.set_range(offset, length);
@@ -164,6 +173,7 @@ void Replica::start_write(IoRequest* req, bool al_held) {
   w.length = req->length;
   w.epoch = epoch_;
   w.al_held = al_held;
+  w.oversize = al_ && !al_held;
   app_writes_in_flight_++;
 
   StorageOpKind kind = req->op == IoOp::Write ? StorageOpKind::Write
@@ -197,7 +207,8 @@ void Replica::start_write(IoRequest* req, bool al_held) {
     bitmap_.set_range(req->offset, req->length);
   }
   counters_.disk_write_bytes += req->length;
-  fx_->submit_storage({kind, make_tag(tags::kAppWrite, slot), req->offset, req->length, req->data, req->fua});
+  fx_->submit_storage(
+      {kind, make_tag(tags::kAppWrite, slot), req->offset, req->length, req->data, req->fua || w.oversize});
 }
 
 void Replica::start_flush(IoRequest* req) {
@@ -217,6 +228,7 @@ void Replica::start_flush(IoRequest* req) {
     m.seq_result.seq = f.seq;
     fx_->send(m);
   }
+  if (al_) f.al_token = al_->flush_token();
   fx_->submit_storage({StorageOpKind::Flush, make_tag(tags::kAppFlush, slot), 0, 0, nullptr, false});
 }
 
@@ -247,6 +259,13 @@ void Replica::storage_done(uint64_t tag, int result) {
     case tags::kResyncRead: resync_read_done(static_cast<uint32_t>(idx), result); return;
     case tags::kVerifyRead: verify_read_done(static_cast<uint32_t>(idx), result); return;
     case tags::kPeerVerifyRead: peer_verify_read_done(static_cast<uint32_t>(idx), result); return;
+    case tags::kAlFlush:
+      al_flush_in_flight_ = false;
+      // A failed flush leaves the extents in the AL (they are retried with the next flush).
+      if (result < 0) log_error("data flush before an activity-log update failed: {}", strerror(-result));
+      else al_->flushed(al_flush_token_);
+      retry_waiting_writes();
+      return;
     case tags::kSyncTargetFlush:
       sync_target_flushing_ = false;
       if (result < 0) {
@@ -321,6 +340,8 @@ void Replica::app_flush_done(uint32_t slot, int result) {
   if (result < 0) {
     log_error("local flush failed: {}", strerror(-result));
     f.result = result;
+  } else if (al_) {
+    al_->flushed(f.al_token);
   }
   maybe_finish_app_flush(slot);
 }

@@ -4,6 +4,7 @@
 // broken connection leaves exactly the unconfirmed blocks marked for the next resync.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/check.h"
@@ -108,6 +109,12 @@ void Replica::on_resync_ack(const wire::ResyncMsg& ack) {
     if (r.state != ResyncSlot::State::WaitAck || r.offset != ack.offset || r.length != ack.length) continue;
     if (ack.result == 0) {
       bitmap_.clear_range(r.offset, r.length);
+      // An oversize write still in flight is covered only by its bits (not by the activity log): keep them.
+      for (const AppWrite& w : app_writes_)
+        if (w.used && w.oversize && w.offset < r.offset + r.length && r.offset < w.offset + w.length) {
+          uint64_t lo = std::max(w.offset, r.offset), hi = std::min(w.offset + w.length, r.offset + r.length);
+          bitmap_.set_range(lo, hi - lo);
+        }
       resync_done_bytes_ += r.length;
     } else {
       // The bits stay set; the target goes Inconsistent and reconnects, and the next resync retries them.
