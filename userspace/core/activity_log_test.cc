@@ -193,6 +193,11 @@ TEST(ReplicaActivityLog, TransactionBeforeTheWriteAndBitmapBeforeEviction) {
   bool ok = false;
   (void)ok;
   r.promote(true);
+  // Promotion first flushes what this node may have received as Secondary.
+  ASSERT_EQ(fx.io.size(), 1u);
+  ASSERT_EQ(fx.io[0].kind, StorageOpKind::Flush);
+  r.storage_done(fx.io[0].tag, 0);
+  fx.io.clear();
   ASSERT_EQ(r.role(), Role::Primary);
   fx.log.clear();
   std::vector<uint8_t> buf(4096, 1);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "common/check.h"
 #include "common/log.h"
 #include "core/replica_tags.h"
@@ -370,7 +372,7 @@ void Replica::promote(bool force) {
     fx_->promotion_done(true, "already Primary");
     return;
   }
-  if (promote_pending_ || promote_after_drain_) {
+  if (promote_pending_ || promote_after_drain_ || promote_flushing_) {
     fx_->promotion_done(false, "a promotion is already in progress");
     return;
   }
@@ -397,13 +399,43 @@ void Replica::promote(bool force) {
 }
 
 void Replica::cancel_promotion(std::string_view why) {
-  if (!promote_pending_ && !promote_after_drain_) return;
+  if (!promote_pending_ && !promote_after_drain_ && !promote_flushing_) return;
   promote_pending_ = false;
   promote_after_drain_ = false;
+  if (promote_flushing_) promote_flush_cancelled_ = true;  // its completion is then ignored
+  promote_flushing_ = false;
   fx_->promotion_done(false, why);
 }
 
+void Replica::promote_flush_done(int result) {
+  bool cancelled = promote_flush_cancelled_;
+  promote_flush_cancelled_ = false;
+  if (cancelled) return;
+  promote_flushing_ = false;
+  if (result < 0) {
+    fx_->promotion_done(false, fmt::format("flushing the disk before becoming Primary failed: {}", strerror(-result)));
+    return;
+  }
+  // The state may have changed while the flush ran.
+  std::string why = promotion_refusal(promote_force_);
+  if (!why.empty()) {
+    fx_->promotion_done(false, why);
+    return;
+  }
+  promote_flushed_ = true;
+  become_primary(promote_force_);
+}
+
 void Replica::become_primary(bool force) {
+  if (al_ && !promote_flushed_) {
+    // The activity log covers only writes made as Primary. Writes this node received as Secondary may still
+    // sit in its disk's volatile cache, and a crash as Primary would lose them unnoticed: flush them first.
+    promote_flushing_ = true;
+    promote_force_ = force;
+    fx_->submit_storage({StorageOpKind::Flush, make_tag(tags::kPromoteFlush, 0), 0, 0, nullptr, false});
+    return;  // continued in promote_flush_done
+  }
+  promote_flushed_ = false;
   bool connected = conn_ == ConnState::Connected && handshake_done_;
   if (disk_ != DiskState::UpToDate) {
     TANDEM_CHECK(force);

@@ -265,6 +265,7 @@ class Replica {
   void run_handshake();
   void send_state(bool handshake);
   void become_primary(bool force);
+  void promote_flush_done(int result);
   // Empty when this node may become Primary now, else why not. Checked at the request and again when a
   // pending promotion completes (the state may have changed while waiting for the peer).
   std::string promotion_refusal(bool force) const;
@@ -311,6 +312,10 @@ class Replica {
   // A promotion waiting for the previous Primary's writes (received before the connection broke) to reach
   // our disk, so they cannot land under the new Primary's own writes.
   bool promote_after_drain_ = false;
+  // A promotion waiting for the data flush that makes writes received as Secondary durable (activity log).
+  bool promote_flushing_ = false;
+  bool promote_flush_cancelled_ = false;
+  bool promote_flushed_ = false;
 
   std::array<AppWrite, kMaxAppWrites> app_writes_{};
   std::array<AppFlush, kMaxAppFlushes> app_flushes_{};

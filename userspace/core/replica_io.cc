@@ -259,6 +259,7 @@ void Replica::storage_done(uint64_t tag, int result) {
     case tags::kResyncRead: resync_read_done(static_cast<uint32_t>(idx), result); return;
     case tags::kVerifyRead: verify_read_done(static_cast<uint32_t>(idx), result); return;
     case tags::kPeerVerifyRead: peer_verify_read_done(static_cast<uint32_t>(idx), result); return;
+    case tags::kPromoteFlush: promote_flush_done(result); return;
     case tags::kAlFlush:
       al_flush_in_flight_ = false;
       // A failed flush leaves the extents in the AL (they are retried with the next flush).
