@@ -410,10 +410,20 @@ void Replica::cancel_promotion(std::string_view why) {
 void Replica::promote_flush_done(int result) {
   bool cancelled = promote_flush_cancelled_;
   promote_flush_cancelled_ = false;
-  if (cancelled) return;
+  if (cancelled) {
+    promote_granted_ = false;
+    return;
+  }
   promote_flushing_ = false;
   if (result < 0) {
     fx_->promotion_done(false, fmt::format("flushing the disk before becoming Primary failed: {}", strerror(-result)));
+    return;
+  }
+  bool granted = promote_granted_;
+  promote_granted_ = false;
+  if (!granted && conn_ == ConnState::Connected && handshake_done_) {
+    // Connected while the flush ran, without the peer's consent: ask it now, like any connected promotion.
+    promote(promote_force_);
     return;
   }
   // The state may have changed while the flush ran.
@@ -500,6 +510,7 @@ void Replica::on_promote_reply(bool granted) {
     fx_->promotion_done(false, why);
     return;
   }
+  promote_granted_ = true;
   become_primary(promote_force_);
 }
 

@@ -176,6 +176,7 @@ class Replica {
     bool mirrored = false;  // sent to the peer in this connection epoch
     bool al_held = false;   // holds its activity-log extents until the slot is freed
     bool oversize = false;  // too many extents for the AL: its range is kept marked in the bitmap instead
+    bool peer_failed = false;  // the peer reported an error writing it
     uint64_t epoch = 0;
   };
   struct AppFlush {
@@ -231,6 +232,7 @@ class Replica {
   void free_app_write(uint32_t slot);
   // Bitmap bits set outside the activity log's extents must reach the on-disk bitmap at once.
   void persist_bitmap_range(uint64_t offset, uint64_t length);
+  void keep_oversize_marks(uint64_t offset, uint64_t length);
   void persist_bitmap_all();
 
   // replica_bitmap_exchange.cc
@@ -316,6 +318,7 @@ class Replica {
   bool promote_flushing_ = false;
   bool promote_flush_cancelled_ = false;
   bool promote_flushed_ = false;
+  bool promote_granted_ = false;  // become_primary was called after the peer granted the promotion
 
   std::array<AppWrite, kMaxAppWrites> app_writes_{};
   std::array<AppFlush, kMaxAppFlushes> app_flushes_{};

@@ -146,8 +146,29 @@ bool Replica::al_begin_write(uint64_t offset, uint64_t length, bool* held) {
 void Replica::free_app_write(uint32_t slot) {
   AppWrite& w = app_writes_[slot];
   if (w.al_held) al_->end(w.offset, w.length);
+  if (w.oversize && w.mirrored && !w.peer_failed && w.local_result == 0) {
+    // Written (with FUA) and acknowledged by the peer: both copies of the whole range are now the same, so
+    // its marks — ours, and any earlier ones there — are no longer needed (a mkfs discard of the whole device
+    // must not leave it out of sync).
+    w.used = false;  // not itself kept marked below
+    bitmap_.clear_range(w.offset, w.length);
+    keep_oversize_marks(w.offset, w.length);
+    persist_bitmap_range(w.offset, w.length);
+    maybe_finish_resync_source();  // a resync waiting only for these bits may be complete now
+    return;
+  }
   w.al_held = false;
   w.used = false;
+}
+
+// Bits just cleared in [offset, offset + length) that an oversize write still in flight relies on (it is not in
+// the activity log) are set again.
+void Replica::keep_oversize_marks(uint64_t offset, uint64_t length) {
+  for (const AppWrite& o : app_writes_)
+    if (o.used && o.oversize && o.offset < offset + length && offset < o.offset + o.length) {
+      uint64_t lo = std::max(o.offset, offset), hi = std::min(o.offset + o.length, offset + length);
+      bitmap_.set_range(lo, hi - lo);
+    }
 }
 
 void Replica::persist_bitmap_range(uint64_t offset, uint64_t length) {
@@ -329,6 +350,7 @@ void Replica::on_write_ack(const wire::SeqResult& ack, bool recv_only) {
       log_error("peer failed to write {} bytes at {}: {}; marking the range out of sync", w->length, w->offset,
                 strerror(-ack.result));
       bitmap_.set_range(w->offset, w->length);
+      w->peer_failed = true;
     }
   }
   maybe_finish_app_write(slot);

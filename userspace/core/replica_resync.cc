@@ -109,12 +109,7 @@ void Replica::on_resync_ack(const wire::ResyncMsg& ack) {
     if (r.state != ResyncSlot::State::WaitAck || r.offset != ack.offset || r.length != ack.length) continue;
     if (ack.result == 0) {
       bitmap_.clear_range(r.offset, r.length);
-      // An oversize write still in flight is covered only by its bits (not by the activity log): keep them.
-      for (const AppWrite& w : app_writes_)
-        if (w.used && w.oversize && w.offset < r.offset + r.length && r.offset < w.offset + w.length) {
-          uint64_t lo = std::max(w.offset, r.offset), hi = std::min(w.offset + w.length, r.offset + r.length);
-          bitmap_.set_range(lo, hi - lo);
-        }
+      keep_oversize_marks(r.offset, r.length);
       resync_done_bytes_ += r.length;
     } else {
       // The bits stay set; the target goes Inconsistent and reconnects, and the next resync retries them.
