@@ -167,10 +167,11 @@ void World::check_al_coverage(int n, const char* when) {
       need(m.data.offset / kBlockBytes, (m.data.length + kBlockBytes - 1) / kBlockBytes, "mirrored write in flight");
     }
   Node& peer = *nodes_[1 - n];
-  // (A SyncTarget's disk writes may be resync data, which the source tracks in its bitmap until acknowledged
+  // (Only while the peer is Established: a SyncTarget's disk writes, or those left from an earlier connection,
+  // may be resync data, which the source tracks in its bitmap until acknowledged
   // — or whose blocks an acknowledged oversize write has just made identical.)
   if (peer.up() && x.replica->role() == Role::Primary && net_.connected() &&
-      peer.replica->status().repl != ReplState::SyncTarget)
+      peer.replica->status().repl == ReplState::Established)
     for (const SimDisk::Pending& p : peer.disk.pending())
       if (tags::kind(p.op.tag) == tags::kPeerWrite)
         need(p.op.offset / kBlockBytes, (p.op.length + kBlockBytes - 1) / kBlockBytes, "peer writing our write");
