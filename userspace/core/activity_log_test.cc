@@ -189,9 +189,6 @@ TEST(ReplicaActivityLog, TransactionBeforeTheWriteAndBitmapBeforeEviction) {
   Replica r(cfg, ps, &fx);
   r.start_activity_log();
   fx.log.clear();
-  std::string why;
-  bool ok = false;
-  (void)ok;
   r.promote(true);
   // Promotion first flushes what this node may have received as Secondary.
   ASSERT_EQ(fx.io.size(), 1u);
