@@ -220,6 +220,7 @@ void World::crash(int n) {
   Node& x = *nodes_[n];
   if (!x.up()) return;
   trace("admin: node {} CRASHES ({} app requests die with it)", n, x.ops.size());
+  check_al_coverage(n, "at a crash");
   stats_.crashes++;
   drop_connection(fmt::format("node {} crashed", n), n);
   if (!opt_.secondary_cache_loss && x.replica->role() != Role::Primary) {
@@ -238,19 +239,30 @@ void World::restart(int n) {
   if (x.up()) return;
   // The daemon's attach rules (core/attach.h), exactly as Resource::start applies them.
   bool clean = x.meta.clean;
-  AttachPlan plan = plan_attach(x.meta.ps, clean);
+  AlOnDisk al{x.meta.al_kept, meta::recover_al(x.meta.al_ring)};
+  AttachPlan plan = plan_attach(x.meta.ps, clean, al);
   const PersistentState& ps = plan.state;
   ReplicaConfig cfg;
   cfg.node_id = static_cast<uint32_t>(n);
   cfg.peer_node_id = static_cast<uint32_t>(1 - n);
   cfg.data_size_bytes = size_bytes_;
   cfg.csums_alg = csums_alg_;
+  cfg.al_extents = al_extents_;
+  cfg.al_extent_shift = al_shift_ ? al_shift_ : meta::kAlExtentShift;
+  cfg.al_last_seq = al.ring.last_seq;
   x.replica = std::make_unique<Replica>(cfg, ps, &x);
   bool mark_all = plan.mark_all_out_of_sync;
-  if (mark_all)
+  if (mark_all) {
     x.replica->mark_all_out_of_sync();
-  else if (!x.meta.bitmap.empty())
-    x.replica->load_bitmap(x.meta.bitmap);
+  } else {
+    if (!x.meta.bitmap.empty()) x.replica->load_bitmap(x.meta.bitmap);
+    x.replica->mark_extents_out_of_sync(plan.mark_extents);
+  }
+  if (!clean && !mark_all && al.kept) stats_.al_bounded_restarts++;
+  if (!plan.note.empty()) trace("node {}: {}", n, plan.note);
+  // As Resource::start: marks to the on-disk bitmap, a fresh AL ring, then the superblock says the AL is kept.
+  x.replica->start_activity_log();
+  x.meta.al_kept = al_extents_ > 0;
   x.persist(x.replica->persistent());
   x.replica->set_standalone(false);
   x.last_disk = x.replica->disk();

@@ -6,9 +6,12 @@
 //     lineages that diverged; a resync never overwrites a lineage that is not an ancestor of the source's.
 //  4. No promotion without --force succeeds unless the data was UpToDate.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstring>
 
+#include "core/replica_tags.h"
+#include "wire/codec.h"
 #include "tests/sim/sim_world.h"
 
 namespace tandem::sim {
@@ -127,6 +130,65 @@ void World::check_sync_finished(int n) {
   model_[n].sync_from(snap.model, snap.max_version);
   gen_[n] = snap.gen;
   check_node_data(n, true, "after resync");
+}
+
+void World::check_al_coverage(int n, const char* when) {
+  Node& x = *nodes_[n];
+  if (!x.up() || al_extents_ == 0 || !x.meta.al_kept) return;
+  stats_.al_checks++;
+  meta::AlRecovery rec = meta::recover_al(x.meta.al_ring);
+  if (!rec.ok) fail(fmt::format("checker 5 (activity log) {}: node {}'s AL ring does not read back: {}", when, n, rec.problem));
+  const uint64_t blocks = x.disk.blocks();
+  std::vector<bool> covered(blocks, false);
+  const uint64_t per_extent = (1ull << al_shift_) / kBlockBytes;
+  for (uint32_t e : rec.extents)
+    for (uint64_t b = uint64_t(e) * per_extent; b < (uint64_t(e) + 1) * per_extent && b < blocks; b++) covered[b] = true;
+  for (uint64_t b = 0; b < blocks && b / 64 < x.meta.bitmap.size(); b++)
+    if (x.meta.bitmap[b / 64] & (1ull << (b % 64))) covered[b] = true;
+  auto need = [&](uint64_t first, uint64_t count, const std::string& what) {
+    for (uint64_t b = first; b < first + count && b < blocks; b++)
+      if (!covered[b])
+        fail(fmt::format("checker 5 (activity log) {}: node {} block {} ({}) may differ after a crash but is in "
+                         "neither its on-disk activity log [{}] nor its on-disk bitmap",
+                         when, n, b, what, fmt::join(rec.extents, " ")));
+  };
+  // Application writes on their way to this node's disk.
+  for (const SimDisk::Pending& p : x.disk.pending())
+    if (tags::kind(p.op.tag) == tags::kAppWrite)
+      need(p.op.offset / kBlockBytes, (p.op.length + kBlockBytes - 1) / kBlockBytes, "local write in flight");
+  // Its writes on their way to the peer, or in the peer's disk queue.
+  if (net_.connected())
+    for (const Frame& f : net_.queue(n)) {
+      wire::FrameHeader h;
+      wire::Message m;
+      std::string err;
+      if (!wire::decode_header(f.bytes.data(), &h, &err) || h.type != wire::MsgType::Data) continue;
+      if (!wire::decode_payload(h, f.bytes.data() + wire::kHeaderSize, &m, &err)) continue;
+      need(m.data.offset / kBlockBytes, (m.data.length + kBlockBytes - 1) / kBlockBytes, "mirrored write in flight");
+    }
+  Node& peer = *nodes_[1 - n];
+  // (Only while the peer is Established: a SyncTarget's disk writes, or those left from an earlier connection,
+  // may be resync data, which the source tracks in its bitmap until acknowledged
+  // — or whose blocks an acknowledged oversize write has just made identical.)
+  if (peer.up() && x.replica->role() == Role::Primary && net_.connected() &&
+      peer.replica->status().repl == ReplState::Established)
+    for (const SimDisk::Pending& p : peer.disk.pending())
+      if (tags::kind(p.op.tag) == tags::kPeerWrite)
+        need(p.op.offset / kBlockBytes, (p.op.length + kBlockBytes - 1) / kBlockBytes, "peer writing our write");
+  // Writes not yet acknowledged to the application that have landed on either disk.
+  for (const auto& op : x.ops) {
+    if (op->done || op->req.op != IoOp::Write) continue;
+    uint64_t first = op->req.offset / kBlockBytes;
+    for (size_t i = 0; i < op->versions.size(); i++) {
+      bool landed = block_version(x.disk.block(first + i)) == op->versions[i] ||
+                    (peer.up() && block_version(peer.disk.block(first + i)) == op->versions[i]);
+      if (landed) need(first + i, 1, "unacknowledged write on a disk");
+    }
+  }
+  // Blocks this node knows to be out of sync.
+  const DirtyBitmap& bm = x.replica->bitmap();
+  for (uint64_t b = 0; b < blocks; b++)
+    if (bm.test(b)) need(b, 1, "out of sync in memory");
 }
 
 void World::check_final() {

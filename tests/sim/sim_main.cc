@@ -40,6 +40,7 @@ struct Args {
   double io_errors = 0;
   bool secondary_cache_loss = true;
   bool remark_crashed_primary = false;
+  bool activity_log = true;
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -72,6 +73,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->determinism = true;
     } else if (s == "--remark-crashed-primary") {
       a->remark_crashed_primary = true;
+    } else if (s == "--no-activity-log") {
+      a->activity_log = false;
     } else if (s == "--no-secondary-cache-loss") {
       a->secondary_cache_loss = false;
     } else if (s == "--io-errors") {
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
   std::string flags;  // repeated in every replay command so the replay runs the same scenario subset
   if (!args.secondary_cache_loss) flags += " --no-secondary-cache-loss";
   if (args.remark_crashed_primary) flags += " --remark-crashed-primary";
+  if (!args.activity_log) flags += " --no-activity-log";
   if (args.io_errors > 0) flags += fmt::format(" --io-errors {}", args.io_errors);
   std::string make_flags = flags.empty() ? "" : fmt::format(" SIM_FLAGS='{}'", flags.substr(1));
 
@@ -114,7 +118,7 @@ int main(int argc, char** argv) {
   for (uint64_t seed = args.first; seed < args.first + args.count; seed++) {
     g_current_seed = seed;
     tandem::sim::SimOptions opt{seed, args.verbose, args.io_errors, args.secondary_cache_loss,
-                                args.remark_crashed_primary};
+                                args.remark_crashed_primary, args.activity_log};
     uint64_t hash = 0;
     try {
       tandem::sim::World w(opt);
@@ -133,6 +137,8 @@ int main(int argc, char** argv) {
       total.unrelated += s.unrelated;
       total.identical_checks += s.identical_checks;
       total.split_brains_one_side_unwritten += s.split_brains_one_side_unwritten;
+      total.al_bounded_restarts += s.al_bounded_restarts;
+      total.al_checks += s.al_checks;
     } catch (const tandem::sim::SimFailure& e) {
       fmt::print("FAIL seed {}: {}\n  replay: make sim SEED={}{}   (or: tandem_sim --seed {} -v{})\n", seed, e.what(),
                  seed, make_flags, seed, flags);
@@ -158,10 +164,12 @@ int main(int argc, char** argv) {
   }
   fmt::print("tandem_sim: {} seeds from {}, {} failed; {} events, {} writes acknowledged, {} reads checked, {} "
              "promotions ({} forced), {} crashes, {} clean downs, {} resyncs, {} split brains ({} with a side "
-             "that never wrote), {} unrelated, {} identity checks\n",
+             "that never wrote), {} unrelated, {} identity checks, {} restarts bounded by the activity log, {} "
+             "activity-log checks\n",
              args.count, args.first, failed.size(), total.events, total.writes_acked, total.reads_checked,
              total.promotions, total.forced_promotions, total.crashes, total.clean_downs, total.resyncs,
-             total.split_brains, total.split_brains_one_side_unwritten, total.unrelated, total.identical_checks);
+             total.split_brains, total.split_brains_one_side_unwritten, total.unrelated, total.identical_checks,
+             total.al_bounded_restarts, total.al_checks);
   if (!failed.empty()) {
     std::string list;
     for (size_t i = 0; i < failed.size() && i < 40; i++) list += fmt::format(" {}", failed[i]);

@@ -38,7 +38,9 @@ struct AppOp {
 struct PersistedMeta {
   PersistentState ps;
   bool clean = true;                 // the last stop was a clean `down`
-  std::vector<uint64_t> bitmap;      // written only by a clean `down`
+  std::vector<uint64_t> bitmap;      // by a clean `down`, and by the core (Effects::persist_bitmap)
+  std::vector<uint8_t> al_ring = std::vector<uint8_t>(size_t(meta::kAlSlots) * meta::kAlSlotBytes, 0);
+  bool al_kept = false;              // superblock flag ActivityLog
 };
 
 class Node final : public Effects {
@@ -56,6 +58,15 @@ class Node final : public Effects {
   uint64_t new_uuid() override;
   void promotion_done(bool ok, std::string_view message) override;
   void state_changed() override {}
+  void write_al_transaction(const meta::AlTransaction& tx) override {
+    meta::encode_al_slot(tx, &meta.al_ring[(tx.seq % meta::kAlSlots) * meta::kAlSlotBytes]);
+    meta.clean = false;
+  }
+  void persist_bitmap(const DirtyBitmap& bm, uint64_t first_block, uint64_t blocks) override {
+    meta.bitmap.resize(bm.words().size(), 0);
+    for (uint64_t w = first_block / 64; w < (first_block + blocks + 63) / 64 && w < bm.words().size(); w++)
+      meta.bitmap[w] = bm.words()[w];
+  }
 
   bool up() const { return replica != nullptr; }
   int id() const { return id_; }

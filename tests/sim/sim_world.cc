@@ -19,13 +19,20 @@ World::World(const SimOptions& opt) : opt_(opt), rng_(opt.seed) {
   net_delay_max_us_ = net_delay_min_us_ + rng_.between(0, 3000);
   action_gap_max_us_ = rng_.between(100, 3000);
   actions_left_ = rng_.between(100, 400);
+  if (opt_.activity_log) {
+    // Extents of 2..8 blocks and a set of 1..10 of them, so writes (1..8 blocks) span several extents, the set
+    // is often full (evictions, waits) and some writes span more extents than the set holds.
+    al_shift_ = static_cast<uint32_t>(rng_.between(13, 15));
+    al_extents_ = static_cast<uint32_t>(rng_.between(1, 10));
+  }
   for (int i = 0; i < 2; i++) {
     nodes_[i] = std::make_unique<Node>(this, i, size_bytes_);
     model_[i] = DataModel(size_bytes_ / kBlockBytes);
   }
-  trace("seed {}: {} KiB disks, disk latency {}..{} us, network delay {}..{} us, {} actions", opt_.seed,
-        size_bytes_ >> 10, disk_latency_min_us_, disk_latency_max_us_, net_delay_min_us_, net_delay_max_us_,
-        actions_left_);
+  trace("seed {}: {} KiB disks, disk latency {}..{} us, network delay {}..{} us, {} actions, activity log {} x "
+        "{} KiB",
+        opt_.seed, size_bytes_ >> 10, disk_latency_min_us_, disk_latency_max_us_, net_delay_min_us_,
+        net_delay_max_us_, actions_left_, al_extents_, al_extents_ ? (1u << al_shift_) >> 10 : 0);
 }
 
 World::~World() {
@@ -120,6 +127,10 @@ void World::after_event() {
   if (stats_.events % 64 == 0) {
     check_node_data(0, false, "periodic check");
     check_node_data(1, false, "periodic check");
+  }
+  if (stats_.events % 8 == 0) {
+    check_al_coverage(0, "periodic check");
+    check_al_coverage(1, "periodic check");
   }
   if (writes_since_identical_check_ > 0 && quiescent()) {
     check_identical("resync complete and no I/O in flight");

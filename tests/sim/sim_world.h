@@ -37,12 +37,15 @@ struct SimOptions {
   // Proposed daemon fix (see README.md): an unclean restart of a node still flagged crashed_primary marks
   // every block out of sync again, as the first restart after the crash did. Off = today's Resource::start.
   bool remark_crashed_primary = false;
+  // Nodes keep an activity log (small extents and set sizes drawn from the seed); off = as before the AL.
+  bool activity_log = true;
 };
 
 struct SimStats {
   uint64_t events = 0, writes_acked = 0, reads_checked = 0, promotions = 0, forced_promotions = 0;
   uint64_t crashes = 0, clean_downs = 0, resyncs = 0, split_brains = 0, unrelated = 0, identical_checks = 0;
   uint64_t split_brains_one_side_unwritten = 0;
+  uint64_t al_bounded_restarts = 0, al_checks = 0, al_transactions = 0;
 };
 
 class World {
@@ -103,6 +106,9 @@ class World {
   void check_promotion(int n, bool ok, std::string_view message);
   void check_sync_finished(int n);
   void check_final();
+  // Checker 5: everything that may differ between the nodes if node n crashed now lies in an extent of its
+  // on-disk activity log or in its on-disk bitmap.
+  void check_al_coverage(int n, const char* when);
   [[noreturn]] void fail(const std::string& what);
 
   SimOptions opt_;
@@ -114,6 +120,7 @@ class World {
   uint64_t disk_latency_min_us_ = 0, disk_latency_max_us_ = 0;
   uint64_t net_delay_min_us_ = 0, net_delay_max_us_ = 0;
   uint64_t action_gap_max_us_ = 0;
+  uint32_t al_extents_ = 0, al_shift_ = 0;
   uint64_t next_action_us_ = 0;
   uint64_t connect_at_us_ = 0;  // 0 = no reconnection scheduled
   uint64_t actions_left_ = 0;

@@ -2,7 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # Crashes of a daemon (kill -9) on real processes, and what the restart does about them:
 #  1. The Primary's daemon is killed while fio writes through its NBD export. Restarted, it knows it crashed as
-#     Primary: the handshake makes it the source of a full resync (no activity log yet), both data regions are
+#     Primary: the handshake makes it the source of a resync of its activity-log extents (test-activity-log.sh
+#     checks the bound), both data regions are
 #     identical afterwards, and the data fio had written and verified before the crash reads back intact.
 #  2. The Secondary's daemon is killed during writes. Restarted, it knows it may have lost acknowledged writes
 #     from its disk's volatile cache and becomes the target of a full resync; identical again afterwards.
@@ -76,14 +77,14 @@ wait "$storm" 2>/dev/null || true  # fio fails when its server dies, as it shoul
 wait_until 30 "beta notices" not_connected beta || fail "beta still Connected after alpha died"
 show_status beta
 
-step "restart alpha: crashed Primary, full resync from it"
+step "restart alpha: crashed Primary, resync from it"
 adm_ok alpha up "$RES"
 wait_connected alpha
 wait_synced alpha
 wait_synced beta
 grep -q "crashed while Primary" "$(host_log alpha)" || fail "alpha's log does not say it crashed as Primary"
 grep -qE "handshake.*(sync-source\(full\)|crashed while Primary)" "$(host_log alpha)" ||
-  fail "alpha did not become the source of a full resync: $(grep handshake "$(host_log alpha)" | tail -n 1)"
+  fail "alpha did not become the sync source: $(grep handshake "$(host_log alpha)" | tail -n 1)"
 show_status alpha
 show_status beta
 wait_idle alpha

@@ -60,7 +60,7 @@ constexpr KeywordSpec kNet[] = {
 
 // Peer-device options (resync-rate, c-*) are accepted in the disk section, as DRBD does for compatibility.
 constexpr KeywordSpec kDisk[] = {
-    {"al-extents", V::Integer, 7, 65536},
+    {"al-extents", V::Integer, 7, 65534},
     {"al-updates", V::Flag},
     {"disk-barrier", V::Flag},
     {"disk-flushes", V::Flag},

@@ -85,9 +85,9 @@ TEST(ConfigKeywords, IntegerRanges) {
   EXPECT_EQ(bad(SectionKind::Net, "ping-int", {"0"}), "invalid value '0' for ping-int (expected an integer from 1 to 120)");
   EXPECT_EQ(bad(SectionKind::Net, "timeout", {"-1"}), "invalid value '-1' for timeout (expected an integer from 1 to 600)");
   EXPECT_EQ(bad(SectionKind::Disk, "al-extents", {"3x"}),
-            "invalid value '3x' for al-extents (expected an integer from 7 to 65536)");
+            "invalid value '3x' for al-extents (expected an integer from 7 to 65534)");
   EXPECT_EQ(bad(SectionKind::Disk, "al-extents", {"99999999999999999999999"}),
-            "invalid value '99999999999999999999999' for al-extents (expected an integer from 7 to 65536)");
+            "invalid value '99999999999999999999999' for al-extents (expected an integer from 7 to 65534)");
 }
 
 TEST(ConfigKeywords, SizesTakeSuffixes) {

@@ -1,5 +1,6 @@
 #include "core/dirty_bitmap.h"
 
+#include <algorithm>
 #include <bit>
 
 #include "common/check.h"
@@ -30,6 +31,23 @@ void DirtyBitmap::clear_bit(uint64_t b) {
 bool DirtyBitmap::test(uint64_t block) const {
   TANDEM_CHECK(block < blocks_);
   return words_[block / 64] & (1ULL << (block % 64));
+}
+
+bool DirtyBitmap::any_in(uint64_t first_block, uint64_t blocks) const {
+  uint64_t start, end = std::min(blocks_, first_block + blocks);
+  uint32_t run;
+  return first_block < end && next_run(first_block, 1, &start, &run) && start < end;
+}
+
+void DirtyBitmap::merge_words(uint64_t first_word, const uint64_t* words, size_t count) {
+  for (size_t i = 0; i < count && first_word + i < words_.size(); i++) {
+    uint64_t w = words[i];
+    while (w) {
+      uint64_t b = (first_word + i) * 64 + static_cast<uint64_t>(std::countr_zero(w));
+      w &= w - 1;
+      if (b < blocks_) set_bit(b);
+    }
+  }
 }
 
 void DirtyBitmap::set_range(uint64_t offset, uint64_t length) {

@@ -3,6 +3,7 @@
 // Invariant: bits beyond the last block are always zero (so count() is exact).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +23,10 @@ class DirtyBitmap {
   void set_all();
   void clear_all();
   bool test(uint64_t block) const;
+  // True if any block in [first_block, first_block + blocks) is set (the range is clipped to the bitmap).
+  bool any_in(uint64_t first_block, uint64_t blocks) const;
+  // ORs in another node's bitmap words starting at word `first_word` (bits beyond the last block ignored).
+  void merge_words(uint64_t first_word, const uint64_t* words, size_t count);
   uint64_t count() const { return count_; }
   uint64_t dirty_bytes() const { return count_ * kBlockBytes; }
 

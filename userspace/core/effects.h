@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/dirty_bitmap.h"
 #include "core/generation.h"
 #include "frontend/block_target.h"
+#include "meta/al_ring.h"
 #include "wire/message.h"
 
 namespace tandem {
@@ -47,6 +49,13 @@ class Effects {
   virtual void complete(IoRequest* req, int result) = 0;
   // Durably stores the persistent state before returning (metadata superblock write + sync).
   virtual void persist(const PersistentState& s) = 0;
+  // Activity log (only when ReplicaConfig::al_extents > 0). Durably writes one AL transaction into its ring
+  // slot before returning: the write it admits is issued only afterwards.
+  virtual void write_al_transaction(const meta::AlTransaction& tx) {}
+  // Durably writes the bitmap bits of blocks [first_block, first_block + blocks) (the implementation may
+  // write more, e.g. whole 4 KiB pages) to the on-disk bitmap before returning. Called before an extent with
+  // out-of-sync blocks leaves the activity log, and when bits are set outside it.
+  virtual void persist_bitmap(const DirtyBitmap& bitmap, uint64_t first_block, uint64_t blocks) {}
   // Closes the peer connection. `standalone`: do not reconnect until an admin `connect`.
   virtual void drop_connection(bool standalone, std::string_view reason) = 0;
   // A fresh random generation identifier (never 0 or kUuidJustCreated).

@@ -72,11 +72,13 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
   }
   if (ua != ub) {
     // Exactly one side has usable data: it is the source. The bitmap suffices only if the target still holds
-    // the generation the source started tracking from and did not crash as Primary (its extra writes are unknown).
+    // the generation the source started tracking from. A target that crashed as Primary has extra writes the
+    // source never saw: they lie in its activity-log extents, marked in its bitmap at restart (or it marked
+    // everything, when its AL could not be trusted), and the bitmap exchange brings them to the source.
     const NodeView& src = ua ? a : b;
     const NodeView& tgt = ua ? b : a;
-    bool bitmap_ok = src.ids.bitmap != 0 && tgt.ids.current == src.ids.bitmap && !tgt.crashed_primary &&
-                     !tgt.needs_full_sync && !src.needs_full_sync;
+    bool bitmap_ok = src.ids.bitmap != 0 && tgt.ids.current == src.ids.bitmap && !tgt.needs_full_sync &&
+                     !src.needs_full_sync;
     *why = fmt::format("node {} has usable data, node {} is {}; {} resync", src.node_id, tgt.node_id,
                        to_string(tgt.disk), bitmap_ok ? "bitmap-based" : "full");
     SyncDecision d = bitmap_ok ? SyncDecision::SourceBitmap : SyncDecision::SourceFull;
@@ -84,12 +86,15 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
   }
   if (ia.current == ib.current) {
     if (a.crashed_primary || b.crashed_primary) {
-      // Writes that were in flight when the Primary crashed may be on one side only. Without an activity log
-      // (a later issue) the whole device is copied from the node that was Primary.
+      // Writes that were in flight when the Primary crashed may be on one side only. They lie in its
+      // activity-log extents, which it marked out of sync at restart (everything, when its AL could not be
+      // trusted): copy those blocks from it. A node that also stopped uncleanly as Secondary needs everything.
       bool a_src = a.crashed_primary;
-      *why = fmt::format("same generation, but node {} crashed while Primary: full resync from it",
-                         a_src ? a.node_id : b.node_id);
-      return a_src ? SyncDecision::SourceFull : SyncDecision::TargetFull;
+      bool full = a.needs_full_sync || b.needs_full_sync;
+      *why = fmt::format("same generation, but node {} crashed while Primary: {} resync from it",
+                         a_src ? a.node_id : b.node_id, full ? "full" : "activity-log (bitmap-based)");
+      if (a_src) return full ? SyncDecision::SourceFull : SyncDecision::SourceBitmap;
+      return full ? SyncDecision::TargetFull : SyncDecision::TargetBitmap;
     }
     if (a.needs_full_sync || b.needs_full_sync) {
       // A Secondary that crashed may have lost acknowledged writes from its volatile disk cache. If both did,
@@ -103,14 +108,15 @@ SyncDecision decide_ordered(const NodeView& a, const NodeView& b, std::string* w
     *why = "both nodes hold the same data generation";
     return SyncDecision::None;
   }
+  // A crashed Primary as target is fine here too: its bitmap (activity-log extents) joins the source's.
   if (ib.bitmap != 0 && ia.current == ib.bitmap) {
-    bool full = a.crashed_primary || a.needs_full_sync || b.needs_full_sync;
+    bool full = a.needs_full_sync || b.needs_full_sync;
     *why = fmt::format("node {} holds the generation node {} tracked changes from: {}", a.node_id, b.node_id,
                        full ? "but a node stopped uncleanly, so a full resync" : "bitmap-based resync");
     return full ? SyncDecision::TargetFull : SyncDecision::TargetBitmap;
   }
   if (ia.bitmap != 0 && ib.current == ia.bitmap) {
-    bool full = b.crashed_primary || b.needs_full_sync || a.needs_full_sync;
+    bool full = b.needs_full_sync || a.needs_full_sync;
     *why = fmt::format("node {} holds the generation node {} tracked changes from: {}", b.node_id, a.node_id,
                        full ? "but a node stopped uncleanly, so a full resync" : "bitmap-based resync");
     return full ? SyncDecision::SourceFull : SyncDecision::SourceBitmap;

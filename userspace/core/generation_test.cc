@@ -68,7 +68,7 @@ TEST(Generation, CrashedSecondaryGetsAFullSync) {
 TEST(Generation, CrashedPrimaryIsSource) {
   NodeView crashed = node(1, 0x100, 0, DiskState::Consistent);
   crashed.crashed_primary = true;
-  expect_mirrored(node(0, 0x100, 0, DiskState::Consistent), crashed, SyncDecision::TargetFull);
+  expect_mirrored(node(0, 0x100, 0, DiskState::Consistent), crashed, SyncDecision::TargetBitmap);
 }
 
 TEST(Generation, BothWroteWhileApartIsSplitBrain) {
@@ -114,6 +114,36 @@ TEST(Attach, UncleanStops) {
   AttachPlan clean = plan_attach(s, true);
   EXPECT_FALSE(clean.state.crashed_primary);
   EXPECT_FALSE(clean.mark_all_out_of_sync);
+}
+
+TEST(Attach, ActivityLogBoundsTheCrash) {
+  PersistentState s;
+  s.primary = true;
+  s.ids.bitmap = 0x55;
+  AlOnDisk al;
+  al.kept = true;
+  al.ring.ok = true;
+  al.ring.extents = {3, 9};
+  al.ring.last_seq = 12;
+  AttachPlan p = plan_attach(s, false, al);
+  EXPECT_TRUE(p.state.crashed_primary);
+  EXPECT_FALSE(p.mark_all_out_of_sync);
+  EXPECT_EQ(p.mark_extents, (std::vector<uint32_t>{3, 9}));
+  // A damaged ring cannot be trusted: back to everything.
+  al.ring.ok = false;
+  al.ring.problem = "slot 2: checksum mismatch";
+  AttachPlan q = plan_attach(s, false, al);
+  EXPECT_TRUE(q.mark_all_out_of_sync);
+  EXPECT_NE(q.note.find("checksum mismatch"), std::string::npos);
+  // A previous run without the AL: its ring means nothing.
+  al.kept = false;
+  al.ring.ok = true;
+  EXPECT_TRUE(plan_attach(s, false, al).mark_all_out_of_sync);
+  // Clean stop: nothing to mark.
+  al.kept = true;
+  AttachPlan c = plan_attach(s, true, al);
+  EXPECT_FALSE(c.mark_all_out_of_sync);
+  EXPECT_TRUE(c.mark_extents.empty());
 }
 
 }  // namespace

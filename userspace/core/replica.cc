@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "common/check.h"
 #include "common/log.h"
 #include "core/replica_tags.h"
@@ -24,6 +26,22 @@ Replica::Replica(const ReplicaConfig& config, const PersistentState& loaded, Eff
   else
     disk_ = ps_.peer_outdated ? DiskState::UpToDate : DiskState::Consistent;
   ps_.primary = false;  // every node starts as Secondary (crash flags come from plan_attach)
+  if (cfg_.al_extents > 0) al_.emplace(cfg_.al_extents, cfg_.al_extent_shift, cfg_.al_last_seq);
+}
+
+void Replica::mark_extents_out_of_sync(const std::vector<uint32_t>& extents) {
+  uint64_t bytes = uint64_t(1) << cfg_.al_extent_shift;
+  for (uint32_t e : extents) {
+    uint64_t off = uint64_t(e) * bytes;
+    if (off >= cfg_.data_size_bytes) continue;  // the device shrank since: nothing there to copy
+    bitmap_.set_range(off, std::min(bytes, cfg_.data_size_bytes - off));
+  }
+}
+
+void Replica::start_activity_log() {
+  if (!al_) return;
+  persist_bitmap_all();
+  for (const meta::AlTransaction& tx : al_->describe_all()) fx_->write_al_transaction(tx);
 }
 
 Replica::~Replica() {
@@ -92,12 +110,18 @@ void Replica::peer_connected() {
   handshake_done_ = false;
   split_brain_ = false;
   epoch_++;
+  peer_bitmap_received_ = false;
+  source_waits_for_bitmap_ = false;
+  peer_words_.clear();
   send_state(true);
+  send_bitmap();
 }
 
 void Replica::peer_message(const wire::Message& m) {
   using wire::MsgType;
   if (conn_ != ConnState::Connected) return;  // late delivery after a disconnect
+  if (!handshake_done_ && (m.type == MsgType::BitmapChunk || m.type == MsgType::BitmapDone))
+    return;  // follows a handshake this node refused (split brain): the connection is being closed
   if (!handshake_done_ && m.type != MsgType::State) {
     protocol_error(fmt::format("{} message before the handshake State", static_cast<int>(m.type)));
     return;
@@ -117,6 +141,8 @@ void Replica::peer_message(const wire::Message& m) {
     case MsgType::PromoteReply: on_promote_reply(m.granted != 0); break;
     case MsgType::VerifyRequest: on_verify_request(m.verify); break;
     case MsgType::VerifyReply: on_verify_reply(m.verify); break;
+    case MsgType::BitmapChunk: on_bitmap_chunk(m.bitmap_chunk); break;
+    case MsgType::BitmapDone: on_bitmap_done(m.bitmap_done); break;
     case MsgType::VerifyDone:
       if (repl_ == ReplState::VerifyT) {
         repl_ = ReplState::Established;
@@ -136,6 +162,7 @@ void Replica::peer_message(const wire::Message& m) {
       ps_.ids.current = m.uuid;
       ps_.ids.bitmap = 0;
       bitmap_.clear_all();
+      persist_bitmap_all();
       log_info("new-current-uuid --clear-bitmap from the peer: initial sync skipped");
       set_disk(DiskState::UpToDate);
       break;
@@ -252,7 +279,10 @@ void Replica::run_handshake() {
       set_disk(DiskState::UpToDate);
   } else if (is_source(d)) {
     if (disk_ != DiskState::UpToDate) set_disk(DiskState::UpToDate);
-    begin_sync_source(d == SyncDecision::SourceFull);
+    if (d == SyncDecision::SourceBitmap && !peer_bitmap_received_)
+      source_waits_for_bitmap_ = true;  // continued in on_bitmap_done
+    else
+      begin_sync_source(d == SyncDecision::SourceFull);
   } else {
     // Target: wait for the source's SyncStart, and meanwhile hold nothing we might serve as current.
     repl_ = ReplState::SyncTarget;
@@ -279,6 +309,7 @@ void Replica::peer_disconnected(std::string_view reason) {
   conn_ = standalone_ ? ConnState::StandAlone : ConnState::Connecting;
   repl_ = ReplState::Off;
   handshake_done_ = false;
+  source_waits_for_bitmap_ = false;
   peer_role_ = Role::Unknown;
   peer_disk_ = DiskState::DUnknown;
 
@@ -360,7 +391,7 @@ void Replica::promote(bool force) {
     fx_->promotion_done(true, "already Primary");
     return;
   }
-  if (promote_pending_ || promote_after_drain_ || promote_after_fence_) {
+  if (promote_pending_ || promote_after_drain_ || promote_after_fence_ || promote_flushing_) {
     fx_->promotion_done(false, "a promotion is already in progress");
     return;
   }
@@ -396,14 +427,54 @@ void Replica::promote(bool force) {
 }
 
 void Replica::cancel_promotion(std::string_view why) {
-  if (!promote_pending_ && !promote_after_drain_ && !promote_after_fence_) return;
+  if (!promote_pending_ && !promote_after_drain_ && !promote_after_fence_ && !promote_flushing_) return;
   promote_pending_ = false;
   promote_after_drain_ = false;
   promote_after_fence_ = false;
+  if (promote_flushing_) promote_flush_cancelled_ = true;  // its completion is then ignored
+  promote_flushing_ = false;
   fx_->promotion_done(false, why);
 }
 
+void Replica::promote_flush_done(int result) {
+  bool cancelled = promote_flush_cancelled_;
+  promote_flush_cancelled_ = false;
+  if (cancelled) {
+    promote_granted_ = false;
+    return;
+  }
+  promote_flushing_ = false;
+  if (result < 0) {
+    fx_->promotion_done(false, fmt::format("flushing the disk before becoming Primary failed: {}", strerror(-result)));
+    return;
+  }
+  bool granted = promote_granted_;
+  promote_granted_ = false;
+  if (!granted && conn_ == ConnState::Connected && handshake_done_) {
+    // Connected while the flush ran, without the peer's consent: ask it now, like any connected promotion.
+    promote(promote_force_);
+    return;
+  }
+  // The state may have changed while the flush ran.
+  std::string why = promotion_refusal(promote_force_);
+  if (!why.empty()) {
+    fx_->promotion_done(false, why);
+    return;
+  }
+  promote_flushed_ = true;
+  become_primary(promote_force_);
+}
+
 void Replica::become_primary(bool force) {
+  if (al_ && !promote_flushed_) {
+    // The activity log covers only writes made as Primary. Writes this node received as Secondary may still
+    // sit in its disk's volatile cache, and a crash as Primary would lose them unnoticed: flush them first.
+    promote_flushing_ = true;
+    promote_force_ = force;
+    fx_->submit_storage({StorageOpKind::Flush, make_tag(tags::kPromoteFlush, 0), 0, 0, nullptr, false});
+    return;  // continued in promote_flush_done
+  }
+  promote_flushed_ = false;
   bool connected = conn_ == ConnState::Connected && handshake_done_;
   if (disk_ != DiskState::UpToDate) {
     TANDEM_CHECK(force);
@@ -413,6 +484,7 @@ void Replica::become_primary(bool force) {
       ps_.ids.current = fx_->new_uuid();
       ps_.ids.bitmap = 0;
       bitmap_.set_all();
+      persist_bitmap_all();
     } else if (!connected) {
       ps_.ids.start_new_generation(fx_->new_uuid());
     }
@@ -425,6 +497,7 @@ void Replica::become_primary(bool force) {
   if (ps_.needs_full_sync) {
     // This node's data is now the reference, but its crash may have changed blocks nobody recorded.
     bitmap_.set_all();
+    persist_bitmap_all();
     ps_.needs_full_sync = false;
   }
   save();
@@ -466,6 +539,7 @@ void Replica::on_promote_reply(bool granted) {
     fx_->promotion_done(false, why);
     return;
   }
+  promote_granted_ = true;
   become_primary(promote_force_);
 }
 
@@ -523,6 +597,12 @@ ReplicaStatus Replica::status() const {
   s.resync_rate_bytes_per_s =
       repl_ == ReplState::SyncSource || repl_ == ReplState::SyncTarget ? resync_rate_measured_ : 0;
   s.last_decision = last_decision_;
+  if (al_) {
+    s.al_extents = al_->slots();
+    s.al_active = al_->used();
+    s.al_transactions = al_->transactions();
+    s.al_waits = al_waits_;
+  }
   if (repl_ == ReplState::SyncTarget) s.out_of_sync_bytes = peer_state_.dirty_bytes;
   return s;
 }
@@ -577,6 +657,7 @@ std::string Replica::new_current_uuid(bool clear_bitmap) {
     ps_.ids.current = u;
     ps_.ids.bitmap = 0;
     bitmap_.clear_all();
+    persist_bitmap_all();
     log_info("new-current-uuid --clear-bitmap: both nodes declared UpToDate without the initial sync");
     set_disk(DiskState::UpToDate);
     return "";

@@ -18,10 +18,12 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/digest.h"
+#include "core/activity_log.h"
 #include "core/buffer_pool.h"
 #include "core/dirty_bitmap.h"
 #include "core/effects.h"
@@ -54,6 +56,11 @@ struct ReplicaConfig {
   // csums-alg: the sync source compares digests with the target first and sends only differing blocks.
   DigestAlg csums_alg = DigestAlg::None;
   bool csums_after_crash_only = false;  // csums-after-crash-only: only for the resync after a Primary crash
+  // Activity log: al-extents in use (0 = none: an unclean stop then needs a full resync), the extent size, and
+  // the newest transaction found in the on-disk ring.
+  uint32_t al_extents = 0;
+  uint32_t al_extent_shift = meta::kAlExtentShift;
+  uint64_t al_last_seq = 0;
 };
 
 struct ReplicaStatus {
@@ -83,6 +90,10 @@ struct ReplicaStatus {
   bool suspended_split_brain = false;
   bool suspended_fencing = false;  // application writes frozen until the fence-peer handler answers
   bool fencing_in_progress = false;
+  uint32_t al_extents = 0;            // activity log: size of the set (0 = no activity log)
+  uint32_t al_active = 0;             // extents in it now
+  uint64_t al_transactions = 0;       // AL transactions written by this run
+  uint64_t al_waits = 0;              // writes that waited for a cold extent to be evicted
   std::string last_decision;        // why the last connect decided what it did
 };
 
@@ -159,6 +170,12 @@ class Replica {
   void set_discard_my_data(bool on) { discard_my_data_ = on; }
   void load_bitmap(const std::vector<uint64_t>& words) { bitmap_.load_words(words); }
   void mark_all_out_of_sync() { bitmap_.set_all(); }
+  // After an unclean stop: marks every block of these activity-log extents out of sync.
+  void mark_extents_out_of_sync(const std::vector<uint32_t>& extents);
+  // Starts the activity log after attach: persists the bitmap (so the marks taken from the old AL survive)
+  // and writes transactions describing the empty active set over the old ring.
+  void start_activity_log();
+  const ActivityLog* activity_log() const { return al_ ? &*al_ : nullptr; }
   const DirtyBitmap& bitmap() const { return bitmap_; }
 
   // ---- observation ----
@@ -183,12 +200,16 @@ class Replica {
     bool local_done = false;
     int local_result = 0;
     bool mirrored = false;  // sent to the peer in this connection epoch
+    bool al_held = false;   // holds its activity-log extents until the slot is freed
+    bool oversize = false;  // too many extents for the AL: its range is kept marked in the bitmap instead
+    bool peer_failed = false;  // the peer reported an error writing it
     uint64_t epoch = 0;
   };
   struct AppFlush {
     bool used = false;
     IoRequest* req = nullptr;
     uint64_t seq = 0;
+    uint64_t al_token = 0;  // ActivityLog::flush_token() when submitted
     bool local_done = false, remote_pending = false;
     int result = 0;
   };
@@ -224,7 +245,7 @@ class Replica {
   // replica_io.cc
   void start_or_queue_write(IoRequest* req);
   bool write_conflicts(uint64_t offset, uint64_t length) const;
-  void start_write(IoRequest* req);
+  void start_write(IoRequest* req, bool al_held);
   void start_flush(IoRequest* req);
   void app_write_done(uint32_t slot, int result);
   void app_flush_done(uint32_t slot, int result);
@@ -239,6 +260,18 @@ class Replica {
   void peer_write_done(uint32_t slot, int result);
   void maybe_submit_peer_flushes();
   bool peer_receives_writes() const;
+  // *held: the write holds AL extents; false with true return = oversize (range marked in the bitmap).
+  bool al_begin_write(uint64_t offset, uint64_t length, bool* held);
+  void free_app_write(uint32_t slot);
+  // Bitmap bits set outside the activity log's extents must reach the on-disk bitmap at once.
+  void persist_bitmap_range(uint64_t offset, uint64_t length);
+  void keep_oversize_marks(uint64_t offset, uint64_t length);
+  void persist_bitmap_all();
+
+  // replica_bitmap_exchange.cc
+  void send_bitmap();
+  void on_bitmap_chunk(const wire::BitmapChunk& c);
+  void on_bitmap_done(const wire::BitmapDone& d);
 
   // replica_resync.cc
   void begin_sync_source(bool full);
@@ -276,6 +309,7 @@ class Replica {
   void run_handshake();
   void send_state(bool handshake);
   void become_primary(bool force);
+  void promote_flush_done(int result);
   // Empty when this node may become Primary now, else why not. Checked at the request and again when a
   // pending promotion completes (the state may have changed while waiting for the peer).
   std::string promotion_refusal(bool force) const;
@@ -292,6 +326,16 @@ class Replica {
   Effects* fx_;
   PersistentState ps_;
   DirtyBitmap bitmap_;
+  std::optional<ActivityLog> al_;
+  uint64_t al_waits_ = 0;
+  bool al_flush_in_flight_ = false;
+  uint64_t al_flush_token_ = 0;
+  // Bitmap exchange at connect: a bitmap-based sync source starts only once it has ORed in the peer's bitmap.
+  bool peer_bitmap_received_ = false;
+  // The peer's non-zero bitmap words, held until BitmapDone so they join our bitmap and its on-disk copy at
+  // once (our in-memory bitmap never holds bits that a crash of this node could lose without trace).
+  std::vector<std::pair<uint64_t, uint64_t>> peer_words_;
+  bool source_waits_for_bitmap_ = false;
 
   Role role_ = Role::Secondary;
   DiskState disk_ = DiskState::Inconsistent;
@@ -317,6 +361,11 @@ class Replica {
   // A promotion waiting for the previous Primary's writes (received before the connection broke) to reach
   // our disk, so they cannot land under the new Primary's own writes.
   bool promote_after_drain_ = false;
+  // A promotion waiting for the data flush that makes writes received as Secondary durable (activity log).
+  bool promote_flushing_ = false;
+  bool promote_flush_cancelled_ = false;
+  bool promote_flushed_ = false;
+  bool promote_granted_ = false;  // become_primary was called after the peer granted the promotion
 
   std::array<AppWrite, kMaxAppWrites> app_writes_{};
   std::array<AppFlush, kMaxAppFlushes> app_flushes_{};

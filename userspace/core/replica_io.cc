@@ -97,12 +97,95 @@ void Replica::retry_waiting_writes() {
     bool free_slot = false;
     for (const AppWrite& w : app_writes_) free_slot |= !w.used;
     if (!free_slot || write_conflicts(req->offset, req->length)) return;
+    bool al_held = false;
+    if (!al_begin_write(req->offset, req->length, &al_held)) return;
     waiting_.pop_front();
-    start_write(req);
+    start_write(req, al_held);
   }
 }
 
-void Replica::start_write(IoRequest* req) {
+// Takes the activity-log extents of a write; false = wait (every candidate extent is held by a write in flight).
+// A cold extent is recorded on disk now, before the write goes anywhere: after a crash the AL must cover every
+// block that may differ between the nodes.
+bool Replica::al_begin_write(uint64_t offset, uint64_t length, bool* held) {
+  *held = false;
+  if (!al_) return true;
+  meta::AlTransaction tx;
+  std::vector<uint32_t> evicted;
+  switch (al_->begin(offset, length, &tx, &evicted)) {
+    case ActivityLog::Begin::Hot: *held = true; return true;
+    case ActivityLog::Begin::Busy: al_waits_++; return false;
+    case ActivityLog::Begin::NeedFlush:
+      al_waits_++;
+      if (!al_flush_in_flight_) {
+        al_flush_in_flight_ = true;
+        al_flush_token_ = al_->flush_token();
+        fx_->submit_storage({StorageOpKind::Flush, make_tag(tags::kAlFlush, 0), 0, 0, nullptr, false});
+      }
+      return false;  // retried when the flush completes
+    case ActivityLog::Begin::TooLarge:
+      // More extents than the set can hold at once (a huge trim): record the range in the on-disk bitmap
+      // instead; it stays out of sync until the next resync copies it.
+      // It is written with FUA (start_write), so no disk cache can lose it once it completed.
+      log_warn("a write of {} bytes at {} spans more activity-log extents than al-extents allows; marking it "
+               "out of sync instead", length, offset);
+      bitmap_.set_range(offset, length);
+      persist_bitmap_range(offset, length);
+      return true;
+    case ActivityLog::Begin::NeedTransaction:
+      // Blocks of an extent leaving the AL that are out of sync exist only in memory: write them first.
+      for (uint32_t e : evicted) {
+        uint64_t first = (uint64_t(e) << al_->extent_shift()) / DirtyBitmap::kBlockBytes;
+        uint64_t n = al_->extent_bytes() / DirtyBitmap::kBlockBytes;
+        if (bitmap_.any_in(first, n)) fx_->persist_bitmap(bitmap_, first, std::min(n, bitmap_.blocks() - first));
+      }
+      fx_->write_al_transaction(tx);
+      *held = true;
+      return true;
+  }
+  return true;
+}
+
+void Replica::free_app_write(uint32_t slot) {
+  AppWrite& w = app_writes_[slot];
+  if (w.al_held) al_->end(w.offset, w.length);
+  if (w.oversize && w.mirrored && !w.peer_failed && w.local_result == 0) {
+    // Written (with FUA) and acknowledged by the peer: both copies of the whole range are now the same, so
+    // its marks — ours, and any earlier ones there — are no longer needed (a mkfs discard of the whole device
+    // must not leave it out of sync).
+    w.used = false;  // not itself kept marked below
+    bitmap_.clear_range(w.offset, w.length);
+    keep_oversize_marks(w.offset, w.length);
+    persist_bitmap_range(w.offset, w.length);
+    maybe_finish_resync_source();  // a resync waiting only for these bits may be complete now
+    return;
+  }
+  w.al_held = false;
+  w.used = false;
+}
+
+// Bits just cleared in [offset, offset + length) that an oversize write still in flight relies on (it is not in
+// the activity log) are set again.
+void Replica::keep_oversize_marks(uint64_t offset, uint64_t length) {
+  for (const AppWrite& o : app_writes_)
+    if (o.used && o.oversize && o.offset < offset + length && offset < o.offset + o.length) {
+      uint64_t lo = std::max(o.offset, offset), hi = std::min(o.offset + o.length, offset + length);
+      bitmap_.set_range(lo, hi - lo);
+    }
+}
+
+void Replica::persist_bitmap_range(uint64_t offset, uint64_t length) {
+  if (!al_ || length == 0) return;
+  uint64_t first = offset / DirtyBitmap::kBlockBytes;
+  uint64_t last = (offset + length - 1) / DirtyBitmap::kBlockBytes;
+  fx_->persist_bitmap(bitmap_, first, last - first + 1);
+}
+
+void Replica::persist_bitmap_all() {
+  if (al_) fx_->persist_bitmap(bitmap_, 0, bitmap_.blocks());
+}
+
+void Replica::start_write(IoRequest* req, bool al_held) {
   uint32_t slot = 0;
   while (app_writes_[slot].used) slot++;
   TANDEM_CHECK(slot < kMaxAppWrites);
@@ -113,6 +196,8 @@ void Replica::start_write(IoRequest* req) {
   w.offset = req->offset;
   w.length = req->length;
   w.epoch = epoch_;
+  w.al_held = al_held;
+  w.oversize = al_ && !al_held;
   app_writes_in_flight_++;
 
   StorageOpKind kind = req->op == IoOp::Write ? StorageOpKind::Write
@@ -146,7 +231,8 @@ void Replica::start_write(IoRequest* req) {
     bitmap_.set_range(req->offset, req->length);
   }
   counters_.disk_write_bytes += req->length;
-  fx_->submit_storage({kind, make_tag(tags::kAppWrite, slot), req->offset, req->length, req->data, req->fua});
+  fx_->submit_storage(
+      {kind, make_tag(tags::kAppWrite, slot), req->offset, req->length, req->data, req->fua || w.oversize});
 }
 
 void Replica::start_flush(IoRequest* req) {
@@ -166,6 +252,7 @@ void Replica::start_flush(IoRequest* req) {
     m.seq_result.seq = f.seq;
     fx_->send(m);
   }
+  if (al_) f.al_token = al_->flush_token();
   fx_->submit_storage({StorageOpKind::Flush, make_tag(tags::kAppFlush, slot), 0, 0, nullptr, false});
 }
 
@@ -196,6 +283,14 @@ void Replica::storage_done(uint64_t tag, int result) {
     case tags::kResyncRead: resync_read_done(static_cast<uint32_t>(idx), result); return;
     case tags::kVerifyRead: verify_read_done(static_cast<uint32_t>(idx), result); return;
     case tags::kPeerVerifyRead: peer_verify_read_done(static_cast<uint32_t>(idx), result); return;
+    case tags::kPromoteFlush: promote_flush_done(result); return;
+    case tags::kAlFlush:
+      al_flush_in_flight_ = false;
+      // A failed flush leaves the extents in the AL (they are retried with the next flush).
+      if (result < 0) log_error("data flush before an activity-log update failed: {}", strerror(-result));
+      else al_->flushed(al_flush_token_);
+      retry_waiting_writes();
+      return;
     case tags::kSyncTargetFlush:
       sync_target_flushing_ = false;
       if (result < 0) {
@@ -243,7 +338,7 @@ void Replica::maybe_finish_app_write(uint32_t slot) {
     }
   }
   if (!w.req && w.acks_pending == 0 && w.recv_acks_pending == 0) {
-    w.used = false;
+    free_app_write(slot);
     retry_waiting_writes();
   }
 }
@@ -265,6 +360,7 @@ void Replica::on_write_ack(const wire::SeqResult& ack, bool recv_only) {
       log_error("peer failed to write {} bytes at {}: {}; marking the range out of sync", w->length, w->offset,
                 strerror(-ack.result));
       bitmap_.set_range(w->offset, w->length);
+      w->peer_failed = true;
       // The peer reconnects too (it is missing a block); reconnecting here as well keeps a resync
       // acknowledgement of an older copy of these blocks from clearing the mark.
       fx_->drop_connection(false, "the peer failed to write mirrored data");
@@ -280,6 +376,8 @@ void Replica::app_flush_done(uint32_t slot, int result) {
   if (result < 0) {
     log_error("local flush failed: {}", strerror(-result));
     f.result = result;
+  } else if (al_) {
+    al_->flushed(f.al_token);
   }
   maybe_finish_app_flush(slot);
 }

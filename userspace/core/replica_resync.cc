@@ -31,7 +31,10 @@ bool Replica::use_csums() const {
 }
 
 void Replica::begin_sync_source(bool full) {
-  if (full) bitmap_.set_all();
+  if (full) {
+    bitmap_.set_all();
+    persist_bitmap_all();
+  }
   resync_uses_csums_ = use_csums();
   repl_ = ReplState::SyncSource;
   peer_disk_ = DiskState::Inconsistent;
@@ -153,6 +156,7 @@ void Replica::send_resync_blocks(uint32_t slot) {
     uint64_t at = r.offset + uint64_t(b) * DirtyBitmap::kBlockBytes;
     if (!differs(b)) {
       bitmap_.clear_range(at, DirtyBitmap::kBlockBytes);
+      keep_oversize_marks(at, DirtyBitmap::kBlockBytes);
       resync_done_bytes_ += DirtyBitmap::kBlockBytes;
       counters_.resync_csum_equal_bytes += DirtyBitmap::kBlockBytes;
       b++;
@@ -187,6 +191,7 @@ void Replica::on_resync_ack(const wire::ResyncMsg& ack) {
       continue;
     if (ack.result == 0) {
       bitmap_.clear_range(ack.offset, ack.length);
+      keep_oversize_marks(ack.offset, ack.length);
       resync_done_bytes_ += ack.length;
       if (--r.acks_pending > 0) return;
     } else {
@@ -226,6 +231,7 @@ void Replica::maybe_finish_resync_source() {
   ps_.ids.forget_bitmap();
   ps_.crashed_primary = false;
   ps_.needs_full_sync = false;
+  persist_bitmap_all();  // all clear now: a later crash need not copy these blocks again
   save();
   repl_ = ReplState::Established;
   peer_disk_ = DiskState::UpToDate;
@@ -286,6 +292,7 @@ void Replica::finish_sync_target() {
   ps_.crashed_primary = false;
   ps_.needs_full_sync = false;
   bitmap_.clear_all();
+  persist_bitmap_all();
   bool still_connected = sync_done_epoch_ == epoch_ && conn_ == ConnState::Connected;
   if (repl_ == ReplState::SyncTarget) repl_ = ReplState::Established;
   if (still_connected) {

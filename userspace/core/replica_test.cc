@@ -189,7 +189,10 @@ TEST(Replica, SplitBrainIsDetected) {
   c.run();
   EXPECT_FALSE(c.connected());
   EXPECT_TRUE(c.replica(0).status().suspended_split_brain || c.replica(1).status().suspended_split_brain);
-  EXPECT_EQ(c.replica(0).status().conn, ConnState::StandAlone);
+  // The node that saw the other's State first detects it and goes StandAlone; the harness (like a real link)
+  // may close the connection before the other side's State arrives, so either node may be the one.
+  EXPECT_TRUE(c.replica(0).status().conn == ConnState::StandAlone ||
+              c.replica(1).status().conn == ConnState::StandAlone);
 }
 
 TEST(Replica, FlushReachesBothDisksInProtocolC) {

@@ -119,6 +119,7 @@ void Replica::maybe_compare_verify(uint32_t slot) {
       if (v.error != 0 || !same_digest(cfg_.verify_alg, v.local.data(), v.remote.data(), b)) {
         bitmap_.set_range(v.offset + uint64_t(b) * kBlock, kBlock);
         counters_.verify_out_of_sync_bytes += kBlock;
+        persist_bitmap_range(v.offset + uint64_t(b) * kBlock, kBlock);  // outside the activity log
       }
     }
     if (v.error != 0) log_error("verify of {} bytes at {} failed to read: {}", v.length, v.offset, strerror(-v.error));

@@ -59,6 +59,7 @@ bool MetadataStore::save_state(const PersistentState& s, bool running, std::stri
   if (s.peer_outdated) f |= meta::kFlagPeerOutdated;
   if (s.needs_full_sync) f |= meta::kFlagFullSync;
   if (!running) f |= meta::kFlagCleanShutdown;
+  if (al_on_) f |= meta::kFlagActivityLog;
   sb.flags = f;
   if (meta::write_superblock(md_.md_fd.get(), md_.layout.sb_offset_bytes, &sb, error) != 0) return false;
   md_.sb = sb;
@@ -70,6 +71,29 @@ bool MetadataStore::save_bitmap(const DirtyBitmap& bitmap, std::string* error) {
   const auto& w = bitmap.words();
   for (size_t i = 0; i < w.size() && i < words.size(); i++) words[i] = w[i];
   return meta::write_bitmap(md_.md_fd.get(), md_.layout, words, error) == 0;
+}
+
+bool MetadataStore::save_bitmap_range(const DirtyBitmap& bitmap, uint64_t first_block, uint64_t blocks,
+                                      std::string* error) {
+  if (blocks == 0) return true;
+  uint64_t first_word = first_block / 64, end_word = (first_block + blocks + 63) / 64;
+  return meta::write_bitmap_words(md_.md_fd.get(), md_.layout, bitmap.words(), first_word, end_word - first_word,
+                                  error) == 0;
+}
+
+bool MetadataStore::load_al(AlOnDisk* al, std::string* error) {
+  std::vector<uint8_t> ring;
+  if (meta::read_al_ring(md_.md_fd.get(), md_.layout, &ring, error) != 0) return false;
+  al->kept = md_.sb.has(meta::kFlagActivityLog);
+  al->ring = meta::recover_al(ring);
+  return true;
+}
+
+bool MetadataStore::write_al(const meta::AlTransaction& tx, std::string* error) {
+  uint8_t block[meta::kAlSlotBytes];
+  meta::encode_al_slot(tx, block);
+  return meta::write_al_slot(md_.md_fd.get(), md_.layout, static_cast<uint32_t>(tx.seq % meta::kAlSlots), block,
+                             error) == 0;
 }
 
 }  // namespace tandem

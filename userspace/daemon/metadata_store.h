@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/attach.h"
 #include "core/dirty_bitmap.h"
 #include "core/effects.h"
 #include "meta/md_device.h"
@@ -25,10 +26,19 @@ class MetadataStore {
   // Writes the state; `running` keeps CleanShutdown cleared. Returns false with a message on I/O failure.
   bool save_state(const PersistentState& s, bool running, std::string* error);
   bool save_bitmap(const DirtyBitmap& bitmap, std::string* error);
+  // Only the 4 KiB bitmap pages holding blocks [first_block, first_block + blocks).
+  bool save_bitmap_range(const DirtyBitmap& bitmap, uint64_t first_block, uint64_t blocks, std::string* error);
+
+  // Activity log: what the previous run left, and writing this run's transactions. Once
+  // set_activity_log(true) is called, every superblock written says the AL is kept (kFlagActivityLog).
+  bool load_al(AlOnDisk* al, std::string* error);
+  bool write_al(const meta::AlTransaction& tx, std::string* error);
+  void set_activity_log(bool on) { al_on_ = on; }
   const meta::Superblock& superblock() const { return md_.sb; }
 
  private:
   meta::OpenMd md_;
+  bool al_on_ = false;
 };
 
 }  // namespace tandem

@@ -156,6 +156,19 @@ std::vector<std::string> Resource::handler_environment(std::string_view name) co
           "TANDEM_HANDLER=" + std::string(name),     "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
 }
 
+// disk { al-extents N; } (the parser checked DRBD's range 7..65534). As DRBD, more than the on-disk ring can
+// describe (meta::kAlExtentsUsable with the 32 KiB ring) is reduced to that.
+uint32_t Resource::al_extents(const config::ResourceConfig& rc) {
+  uint32_t n = meta::kAlExtentsDefault;
+  if (const std::string* v = rc.disk.get("al-extents")) n = static_cast<uint32_t>(std::stoul(*v));
+  if (n > meta::kAlExtentsUsable) {
+    log_warn("al-extents {} is more than the 32 KiB activity-log ring can describe; using {}", n,
+             meta::kAlExtentsUsable);
+    n = meta::kAlExtentsUsable;
+  }
+  return n;
+}
+
 void Resource::run_handler(std::string_view name) {
   const std::string* cmd = opts_.config.handlers.get(name);
   if (!cmd || cmd->empty()) return;
@@ -224,7 +237,9 @@ bool Resource::start(std::string* error) {
   if (!storage_.open(local_->volume.disk, data_size_, error)) return false;
 
   bool clean = md_.was_clean_shutdown();
-  AttachPlan plan = plan_attach(md_.load_state(), clean);
+  AlOnDisk al;
+  if (!md_.load_al(&al, error)) return false;
+  AttachPlan plan = plan_attach(md_.load_state(), clean, al);
   const PersistentState& ps = plan.state;
   ReplicaConfig cfg;
   cfg.node_id = static_cast<uint32_t>(local_->node_id);
@@ -235,20 +250,31 @@ bool Resource::start(std::string* error) {
   if (!resync_control(rc, &cfg, error)) return false;
   if (!fencing_policy(rc, &cfg.fencing, error)) return false;
   if (!digest_policy(rc, &cfg, error)) return false;
+  cfg.al_extents = al_extents(rc);
+  cfg.al_last_seq = al.ring.last_seq;
   replica_ = std::make_unique<Replica>(cfg, ps, this);
   if (!clean)
-    log_warn("the last run did not shut down cleanly{}", ps.crashed_primary ? " (crashed while Primary)"
-                                                           : "; a full resync from the peer will follow");
+    log_warn("the last run did not shut down cleanly{}",
+             ps.crashed_primary ? " (crashed while Primary)" : "; a full resync from the peer will follow");
+  if (!plan.note.empty()) log_warn("{}", plan.note);
   if (plan.mark_all_out_of_sync) {
-    // The in-memory bitmap of the last run is lost; without an activity log we cannot tell which blocks
-    // changed, so everything is out of sync for the peer.
+    // The in-memory bitmap of the last run is lost and no activity log bounds it: every block is out of sync.
     log_warn("marking all data out of sync for the peer");
     replica_->mark_all_out_of_sync();
   } else {
     DirtyBitmap bm(data_size_);
     if (!md_.load_bitmap(&bm, error)) return false;
     replica_->load_bitmap(bm.words());
+    replica_->mark_extents_out_of_sync(plan.mark_extents);
   }
+  // The marks go to the on-disk bitmap before the AL ring is started afresh; only then does the superblock
+  // say that this run keeps the AL.
+  replica_->start_activity_log();
+  if (metadata_failed_) {
+    *error = "writing the bitmap or activity log failed (see above)";
+    return false;
+  }
+  md_.set_activity_log(true);
   if (!md_.save_state(replica_->persistent(), true, error)) return false;
   // A link left by a daemon that died while Primary points at a device that is gone; the node starts as
   // Secondary, so the link must not exist. Only a symlink is removed: that is all tandem ever creates there.
@@ -332,6 +358,30 @@ void Resource::persist(const PersistentState& s) {
     // Without durable metadata we cannot promise anything about the generation identifiers; say so loudly.
     if (!metadata_failed_) log_error("metadata write failed: {}", err);
     metadata_failed_ = true;
+  }
+}
+
+void Resource::write_al_transaction(const meta::AlTransaction& tx) {
+  std::string err;
+  if (!md_.write_al(tx, &err)) {
+    // The write it admits goes ahead (failing application I/O for a metadata problem helps nobody), but a
+    // later crash can no longer be bounded: say so, and stop claiming the AL is kept.
+    if (!metadata_failed_) log_error("activity-log write failed: {}", err);
+    metadata_failed_ = true;
+    md_.set_activity_log(false);
+    std::string e2;
+    md_.save_state(replica_->persistent(), true, &e2);
+  }
+}
+
+void Resource::persist_bitmap(const DirtyBitmap& bitmap, uint64_t first_block, uint64_t blocks) {
+  std::string err;
+  if (!md_.save_bitmap_range(bitmap, first_block, blocks, &err)) {
+    if (!metadata_failed_) log_error("bitmap write failed: {}", err);
+    metadata_failed_ = true;
+    md_.set_activity_log(false);
+    std::string e2;
+    md_.save_state(replica_->persistent(), true, &e2);
   }
 }
 

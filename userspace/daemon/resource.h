@@ -58,6 +58,8 @@ class Resource final : public Effects, public BlockTarget {
   void send_zero_copy(const wire::Message& m) override { connector_->send(m, true); }
   void complete(IoRequest* req, int result) override { req->complete(result); }
   void persist(const PersistentState& s) override;
+  void write_al_transaction(const meta::AlTransaction& tx) override;
+  void persist_bitmap(const DirtyBitmap& bitmap, uint64_t first_block, uint64_t blocks) override;
   void drop_connection(bool standalone, std::string_view reason) override;
   uint64_t new_uuid() override;
   void promotion_done(bool ok, std::string_view message) override;
@@ -73,6 +75,7 @@ class Resource final : public Effects, public BlockTarget {
   std::vector<std::string> handler_environment(std::string_view name) const;
   void fence_peer_exited();
   void check_fence_peer_timeout();
+  static uint32_t al_extents(const config::ResourceConfig& rc);
   static bool split_brain_policy(const config::ResourceConfig& rc, SplitBrainPolicy* p, std::string* error);
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
   void on_tick();

@@ -100,7 +100,8 @@ std::string format_status_json(const StatusSnapshot& s) {
       "{{\"name\":\"{}\",\"node-id\":{},\"host\":\"{}\",\"role\":\"{}\",\"protocol\":\"{}\","
       "\"suspended\":{},\"fencing-in-progress\":{},"
       "\"frontend\":{{\"kind\":\"{}\",\"device\":\"{}\",\"link\":\"{}\",\"nbd-socket\":\"{}\"}},"
-      "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{}}}],"
+      "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{},"
+      "\"al-writes\":{},\"al-extents\":{},\"al-active\":{},\"al-waits\":{}}}],"
       "\"connections\":[{{\"peer-node-id\":{},\"name\":\"{}\",\"connection-state\":\"{}\",\"peer-role\":\"{}\","
       "\"split-brain\":{},\"last-handshake\":\"{}\",\"peer_devices\":[{{\"volume\":0,\"replication-state\":\"{}\","
       "\"peer-disk-state\":\"{}\",\"percent-in-sync\":{:.2f},\"out-of-sync\":{},\"sent\":{},\"received\":{},"
@@ -112,6 +113,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       r.suspended_fencing ? "true" : "false", r.fencing_in_progress ? "true" : "false",
       json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
       json_escape(s.nbd_socket), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
+      r.al_transactions, r.al_extents, r.al_active, r.al_waits,
       s.peer_node_id, json_escape(s.peer_host), conn_state, to_string(r.peer_role),
       r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), replication_state_name(r),
       to_string(r.peer_disk), percent_in_sync(s), r.out_of_sync_bytes, r.bytes_sent, r.bytes_received,

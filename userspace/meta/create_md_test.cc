@@ -194,9 +194,9 @@ TEST(MetaCreateMd, RefusesBadArguments) {
   req.peer_node_id = 0;
   EXPECT_EQ(create_md(req, &msg), -EINVAL);
   req = request(backing.path());
-  req.al_extents = 7;
+  req.al_extents = 6;
   EXPECT_EQ(create_md(req, &msg), -EINVAL);
-  EXPECT_TRUE(contains(msg, "al-extents 7 is outside 67..65534")) << msg;
+  EXPECT_TRUE(contains(msg, "al-extents 6 is outside 7..65534")) << msg;
   req = request("/nonexistent/tandem-backing");
   EXPECT_EQ(create_md(req, &msg), -ENOENT);
   EXPECT_TRUE(contains(msg, "/nonexistent/tandem-backing")) << msg;

@@ -28,10 +28,41 @@ inline constexpr uint32_t kPeerSlots = 1;                // Bitmap slots; one pe
 // Smallest usable data area; anything smaller is almost certainly a mistake in the configuration.
 inline constexpr uint64_t kMinDataSizeBytes = 1024 * 1024;
 
-// Activity-log extents: DRBD's range and default.
-inline constexpr uint32_t kAlExtentsMin = 67;
+// Activity-log extents: DRBD's range and default (DRBD 8.4 documents 7 as the minimum).
+inline constexpr uint32_t kAlExtentsMin = 7;
 inline constexpr uint32_t kAlExtentsMax = 65534;
 inline constexpr uint32_t kAlExtentsDefault = 1237;
+
+// The activity-log ring (docs/format.md, "Activity log"): kAlSlots transactions of one 4 KiB block each,
+// transaction `seq` in slot seq % kAlSlots. Each records the extents it brought into the active set and a
+// window of the whole set (the "context"), so the newest transactions together describe the full set.
+inline constexpr uint32_t kAlMagic = 0x4C41444Eu;  // "NDAL" little endian: "tandem activity log".
+inline constexpr uint32_t kAlVersion = 1;
+inline constexpr uint32_t kAlSlotBytes = 4096;
+inline constexpr uint32_t kAlSlots = kAlAreaSizeBytes / kAlSlotBytes;
+inline constexpr uint32_t kAlExtentShift = 22;  // 4 MiB extents, as DRBD's AL_EXTENT_SHIFT
+inline constexpr uint64_t kAlExtentBytes = 1ull << kAlExtentShift;
+inline constexpr uint32_t kAlUpdatesPerTx = 64;
+inline constexpr uint32_t kAlFreeExtent = 0xFFFFFFFFu;  // an unused slot of the active set
+namespace al {
+inline constexpr size_t kMagicOff = 0;         // u32 kAlMagic
+inline constexpr size_t kVersionOff = 4;       // u32 kAlVersion
+inline constexpr size_t kSeqOff = 8;           // u64 transaction sequence number, >= 1
+inline constexpr size_t kExtentsOff = 16;      // u32 size of the active set (al-extents in use)
+inline constexpr size_t kNUpdatesOff = 20;     // u16 updates used
+inline constexpr size_t kNContextOff = 22;     // u16 context entries used
+inline constexpr size_t kContextStartOff = 24; // u32 active-set slot of the first context entry
+inline constexpr size_t kReservedOff = 28;     // u32 zero
+inline constexpr size_t kUpdatesOff = 32;      // {u32 slot, u32 extent}[kAlUpdatesPerTx]
+inline constexpr size_t kContextOff = kUpdatesOff + 8 * kAlUpdatesPerTx;  // u32 extent[kAlContextPerTx]
+inline constexpr size_t kCrcOff = 4092;        // u32 CRC-32C of the block with this field zero
+}  // namespace al
+inline constexpr uint32_t kAlContextPerTx = (al::kCrcOff - al::kContextOff) / 4;
+// The newest transaction may be torn by a crash, so kAlSlots - 1 intact ones must describe the whole set:
+// larger al-extents are reduced to this (DRBD: 6433 with its 919 context entries per transaction).
+inline constexpr uint32_t kAlExtentsUsable = (kAlSlots - 1) * kAlContextPerTx;
+static_assert(kAlSlots * kAlSlotBytes == kAlAreaSizeBytes);
+static_assert(al::kContextOff + 4 * kAlContextPerTx <= al::kCrcOff);
 
 inline constexpr uint32_t kMaxNodeId = 31;
 inline constexpr int kHistoryUuids = 4;
@@ -51,7 +82,10 @@ inline constexpr uint32_t kFlagCrashedPrimary = 1u << 3;  // Node was Primary an
 inline constexpr uint32_t kFlagFullSync = 1u << 4;        // A full sync is required.
 inline constexpr uint32_t kFlagCleanShutdown = 1u << 5;   // Daemon stopped cleanly; cleared while running.
 inline constexpr uint32_t kFlagPeerOutdated = 1u << 6;    // The peer's data is known to be Outdated.
-inline constexpr uint32_t kKnownFlags = (1u << 7) - 1;
+// The daemon that wrote this superblock kept the activity log: the on-disk bitmap plus the extents in the AL
+// ring cover every block that may differ from the peer, so an unclean stop needs no full resync.
+inline constexpr uint32_t kFlagActivityLog = 1u << 7;
+inline constexpr uint32_t kKnownFlags = (1u << 8) - 1;
 
 // Superblock field offsets (bytes from the start of the 4 KiB block). See docs/format.md.
 namespace sb {

@@ -9,6 +9,7 @@
 
 #include "common/byte_order.h"
 #include "common/check.h"
+#include "meta/format.h"
 
 namespace tandem::meta {
 
@@ -151,6 +152,49 @@ int write_bitmap(int fd, const Layout& layout, const std::vector<uint64_t>& word
       return rc;
     }
     done += n;
+  }
+  return sync_fd(fd, error);
+}
+
+int write_bitmap_words(int fd, const Layout& layout, const std::vector<uint64_t>& words, uint64_t first_word,
+                       uint64_t n_words, std::string* error) {
+  constexpr uint64_t kPageWords = kAlignBytes / 8;
+  const uint64_t area_words = layout.bm_size_bytes / 8;
+  if (n_words == 0) return 0;
+  uint64_t first_page = first_word / kPageWords;
+  uint64_t end_page = std::min((first_word + n_words + kPageWords - 1) / kPageWords, area_words / kPageWords);
+  std::vector<uint8_t> page(kAlignBytes);
+  for (uint64_t p = first_page; p < end_page; p++) {
+    for (uint64_t i = 0; i < kPageWords; i++) {
+      uint64_t w = p * kPageWords + i;
+      put_le64(page.data() + 8 * i, w < words.size() ? words[w] : 0);
+    }
+    int rc = pwrite_full(fd, page.data(), page.size(), layout.bm_offset_bytes + p * kAlignBytes, error);
+    if (rc != 0) {
+      *error = "writing the bitmap: " + *error;
+      return rc;
+    }
+  }
+  return sync_fd(fd, error);
+}
+
+int read_al_ring(int fd, const Layout& layout, std::vector<uint8_t>* ring, std::string* error) {
+  if (layout.al_size_bytes != kAlAreaSizeBytes) {
+    *error = fmt::format("activity-log area of {} bytes (expected {})", layout.al_size_bytes, kAlAreaSizeBytes);
+    return -EUCLEAN;
+  }
+  ring->assign(kAlAreaSizeBytes, 0);
+  int rc = pread_full(fd, ring->data(), ring->size(), layout.al_offset_bytes, error);
+  if (rc != 0) *error = "reading the activity log: " + *error;
+  return rc;
+}
+
+int write_al_slot(int fd, const Layout& layout, uint32_t slot, const uint8_t* block, std::string* error) {
+  TANDEM_CHECK(slot < kAlSlots && layout.al_size_bytes == kAlAreaSizeBytes);
+  int rc = pwrite_full(fd, block, kAlSlotBytes, layout.al_offset_bytes + uint64_t(slot) * kAlSlotBytes, error);
+  if (rc != 0) {
+    *error = "writing the activity log: " + *error;
+    return rc;
   }
   return sync_fd(fd, error);
 }

@@ -35,6 +35,15 @@ int write_superblock(int fd, uint64_t sb_offset_bytes, Superblock* sb, std::stri
 int read_bitmap(int fd, const Layout& layout, std::vector<uint64_t>* words, std::string* error);
 int write_bitmap(int fd, const Layout& layout, const std::vector<uint64_t>& words, std::string* error);
 
+// Writes the 4 KiB bitmap pages that hold words [first_word, first_word + n_words) of `words` (the whole
+// in-memory bitmap, possibly shorter than the area: missing words are zero), then fdatasyncs.
+int write_bitmap_words(int fd, const Layout& layout, const std::vector<uint64_t>& words, uint64_t first_word,
+                       uint64_t n_words, std::string* error);
+
+// The activity-log ring: read whole (kAlSlots × kAlSlotBytes), or write one slot and fdatasync.
+int read_al_ring(int fd, const Layout& layout, std::vector<uint8_t>* ring, std::string* error);
+int write_al_slot(int fd, const Layout& layout, uint32_t slot, const uint8_t* block, std::string* error);
+
 // Writes zeros over [offset, offset + size) in bounded chunks, then fdatasyncs.
 int zero_region(int fd, uint64_t offset_bytes, uint64_t size_bytes, std::string* error);
 // zero_region over the activity-log area.

@@ -169,7 +169,7 @@ std::string flags_to_string(uint32_t flags) {
   } kNames[] = {{kFlagConsistent, "Consistent"},       {kFlagWasUpToDate, "WasUpToDate"},
                 {kFlagPrimaryInd, "PrimaryInd"},       {kFlagCrashedPrimary, "CrashedPrimary"},
                 {kFlagFullSync, "FullSync"},           {kFlagCleanShutdown, "CleanShutdown"},
-                {kFlagPeerOutdated, "PeerOutdated"}};
+                {kFlagPeerOutdated, "PeerOutdated"},   {kFlagActivityLog, "ActivityLog"}};
   std::string out;
   for (const auto& n : kNames) {
     if (!(flags & n.bit)) continue;

@@ -147,7 +147,7 @@ TEST(MetaSuperblock, InsaneValuesGiveTheirMessage) {
       {"node-id", [](Superblock* s) { s->node_id = 32; }, "node-id 32 is above 31"},
       {"peer node-id", [](Superblock* s) { s->peer_node_id = 99; }, "peer node-id 99 is above 31"},
       {"same node-ids", [](Superblock* s) { s->peer_node_id = s->node_id; }, "are both 3"},
-      {"al-extents low", [](Superblock* s) { s->al_extents = 66; }, "al-extents 66 is outside 67..65534"},
+      {"al-extents low", [](Superblock* s) { s->al_extents = 6; }, "al-extents 6 is outside 7..65534"},
       {"al-extents high", [](Superblock* s) { s->al_extents = 65535; }, "al-extents 65535 is outside"},
       {"bitmap vs data", [](Superblock* s) { s->data_size_bytes *= 2; }, "does not match data size"},
       {"bitmap block size", [](Superblock* s) { s->bitmap_block_size_bytes = 512; }, "bitmap block size 512"},

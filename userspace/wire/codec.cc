@@ -35,6 +35,8 @@ uint32_t fixed_size(MsgType t) {
     case MsgType::PingAck:
     case MsgType::PromoteRequest: return 0;
     case MsgType::PromoteReply: return kPromoteReplySize;
+    case MsgType::BitmapChunk: return kBitmapChunkSize;
+    case MsgType::BitmapDone: return kBitmapDoneSize;
   }
   return 0;
 }
@@ -82,6 +84,8 @@ std::string_view type_name(MsgType t) {
     case MsgType::VerifyRequest: return "VerifyRequest";
     case MsgType::VerifyReply: return "VerifyReply";
     case MsgType::VerifyDone: return "VerifyDone";
+    case MsgType::BitmapChunk: return "BitmapChunk";
+    case MsgType::BitmapDone: return "BitmapDone";
   }
   return "?";
 }
@@ -171,6 +175,17 @@ uint32_t encode(const Message& m, uint8_t* out, bool checksum_data) {
     case MsgType::PromoteReply:
       w.u32(m.granted);
       w.u32(0);
+      break;
+    case MsgType::BitmapChunk:
+      TANDEM_CHECK(m.bitmap_chunk.count >= 1 && m.bitmap_chunk.count <= kBitmapChunkWords);
+      w.u64(m.bitmap_chunk.first_word);
+      w.u32(m.bitmap_chunk.count);
+      w.u32(0);
+      for (uint32_t i = 0; i < kBitmapChunkWords; i++) w.u64(i < m.bitmap_chunk.count ? m.bitmap_chunk.words[i] : 0);
+      break;
+    case MsgType::BitmapDone:
+      w.u64(m.bitmap_done.total_words);
+      w.u64(m.bitmap_done.set_bits);
       break;
     case MsgType::Ping:
     case MsgType::PingAck:
@@ -392,6 +407,22 @@ bool decode_payload_parts(const FrameHeader& h, const uint8_t* payload, const ui
     case MsgType::PromoteReply:
       m->granted = r.u32();
       r.u32();
+      break;
+    case MsgType::BitmapChunk: {
+      BitmapChunk& c = m->bitmap_chunk;
+      c.first_word = r.u64();
+      c.count = r.u32();
+      r.u32();
+      for (uint64_t& v : c.words) v = r.u64();
+      if (c.count == 0 || c.count > kBitmapChunkWords || c.first_word + c.count < c.first_word) {
+        *error = fmt::format("BitmapChunk has an invalid word count {} at word {}", c.count, c.first_word);
+        return false;
+      }
+      break;
+    }
+    case MsgType::BitmapDone:
+      m->bitmap_done.total_words = r.u64();
+      m->bitmap_done.set_bits = r.u64();
       break;
     case MsgType::Ping:
     case MsgType::PingAck:

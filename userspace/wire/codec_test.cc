@@ -173,6 +173,37 @@ TEST(WireCodec, UncheckedDataBlockStillProtectsFixedFields) {
   bad[kHeaderSize + 8] ^= 1;  // the offset field: still covered
   EXPECT_FALSE(decode_payload(h, bad.data() + kHeaderSize, &out, &err));
 }
+TEST(WireCodec, BitmapMessagesRoundTripAndBounds) {
+  Message m;
+  m.type = MsgType::BitmapChunk;
+  m.bitmap_chunk.first_word = 1000;
+  m.bitmap_chunk.count = 3;
+  m.bitmap_chunk.words[0] = 1;
+  m.bitmap_chunk.words[2] = 0x8000000000000000ULL;
+  auto f = frame(m);
+  EXPECT_EQ(f.size(), kHeaderSize + kBitmapChunkSize);
+  Message out;
+  std::string err;
+  ASSERT_TRUE(decode_frame(f, &out, &err)) << err;
+  EXPECT_EQ(out.bitmap_chunk.first_word, 1000u);
+  EXPECT_EQ(out.bitmap_chunk.count, 3u);
+  EXPECT_EQ(out.bitmap_chunk.words[2], 0x8000000000000000ULL);
+  // A count beyond the chunk is refused (re-checksummed so only the value is wrong).
+  put_le32(f.data() + kHeaderSize + 8, kBitmapChunkWords + 1);
+  put_le32(f.data() + kHeaderPayloadCrcOffset, crc32c(f.data() + kHeaderSize, kBitmapChunkSize));
+  put_le32(f.data() + kHeaderCrcOffset, crc32c(f.data(), kHeaderCrcOffset));
+  EXPECT_FALSE(decode_frame(f, &out, &err));
+  EXPECT_NE(err.find("word count"), std::string::npos) << err;
+
+  Message d;
+  d.type = MsgType::BitmapDone;
+  d.bitmap_done = {4096, 77};
+  auto g = frame(d);
+  ASSERT_TRUE(decode_frame(g, &out, &err)) << err;
+  EXPECT_EQ(out.bitmap_done.total_words, 4096u);
+  EXPECT_EQ(out.bitmap_done.set_bits, 77u);
+}
+
 }  // namespace
 }  // namespace tandem::wire
 

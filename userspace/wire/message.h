@@ -69,6 +69,17 @@ struct VerifyMsg {  // VerifyRequest and VerifyReply
   std::array<uint8_t, kVerifyDigestSlot * kVerifyMaxBlocks> digests{};
 };
 
+struct BitmapChunk {
+  uint64_t first_word = 0;  // index of words[0] in the sender's bitmap
+  uint32_t count = 0;       // 1..kBitmapChunkWords words used
+  std::array<uint64_t, kBitmapChunkWords> words{};
+};
+
+struct BitmapDone {
+  uint64_t total_words = 0;  // size of the sender's bitmap (must equal the receiver's)
+  uint64_t set_bits = 0;     // blocks the sender had marked (for logs)
+};
+
 struct Message {
   MsgType type = MsgType::Ping;
   Hello hello;
@@ -81,6 +92,8 @@ struct Message {
   uint64_t uuid = 0;      // SyncDone
   uint32_t granted = 0;   // PromoteReply
   VerifyMsg verify;
+  BitmapChunk bitmap_chunk;
+  BitmapDone bitmap_done;
 
   // Set by a receiver that read the data block into a pooled buffer (core/buffer_pool.h, kMaxDataBytes
   // each): the consumer may adopt the buffer instead of copying the block by setting this to nullptr; the

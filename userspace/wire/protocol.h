@@ -10,7 +10,9 @@
 namespace tandem::wire {
 
 inline constexpr uint32_t kMagic = 0x57444E54;  // "TNDW" in little-endian byte order.
-inline constexpr uint16_t kVersion = 2;  // 2: verify digests by algorithm (verify-alg, csums-alg)
+// 3: bitmap exchange at connect (BitmapChunk, BitmapDone) and verify digests by algorithm (verify-alg,
+// csums-alg); version 2 had only one of them, version 1 neither.
+inline constexpr uint16_t kVersion = 3;
 
 inline constexpr uint32_t kHeaderSize = 24;
 inline constexpr uint32_t kHeaderMagicOffset = 0;          // u32
@@ -52,8 +54,12 @@ enum class MsgType : uint16_t {
   VerifyRequest = 19,  // online verify: send the digests of this range
   VerifyReply = 20,    // the digests (by the requested algorithm, per 4 KiB block) of a range
   VerifyDone = 21,     // the verify pass ended (the receiver leaves VerifyT)
+  BitmapChunk = 22,    // part of the sender's out-of-sync bitmap, sent after the handshake State
+  BitmapDone = 23,     // the sender's whole bitmap has been sent
 };
-inline constexpr uint16_t kMaxMsgType = 21;
+inline constexpr uint16_t kMaxMsgType = 23;
+// Bitmap words (64 blocks each) per BitmapChunk; only chunks with set bits are sent.
+inline constexpr uint32_t kBitmapChunkWords = 56;
 // A verify request covers at most this many 4 KiB blocks (one digest each in the reply).
 inline constexpr uint32_t kVerifyMaxBlocks = 64;
 
@@ -74,6 +80,8 @@ inline constexpr uint32_t kVerifyRequestSize = 8 + 4 + 1 + 1 + 2;  // offset, le
 inline constexpr uint32_t kVerifyReplySize = 8 + 4 + 4 + 1 + 1 + 2 + kVerifyDigestSlot * kVerifyMaxBlocks;
 // VerifyRequest/Reply flags: the request belongs to a checksum-based resync (csums-alg), not to a verify.
 inline constexpr uint8_t kVerifyForResync = 1u << 0;
+inline constexpr uint32_t kBitmapChunkSize = 8 + 4 + 4 + 8 * kBitmapChunkWords;  // first_word, count, 0, words
+inline constexpr uint32_t kBitmapDoneSize = 8 + 8;                               // total_words, set_bits
 
 // Frame header flags.
 // The data block of this frame is not covered by payload_crc (only the fixed fields are). Data integrity
