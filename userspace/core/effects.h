@@ -33,6 +33,9 @@ struct PersistentState {
   bool crashed_primary = false; // node crashed while Primary; cleared after the next resync
   bool peer_outdated = false;   // the peer is known to be Outdated
   bool needs_full_sync = false; // this node's data must be fully resynced from the peer (cleared after it is)
+  // The current generation was started by a Primary that lost its peer (it was Primary before the split);
+  // false when the node became Primary while apart. after-sb-0pri discard-younger/older-primary read it.
+  bool primary_at_split = false;
 };
 
 class Effects {

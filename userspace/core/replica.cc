@@ -89,7 +89,8 @@ void Replica::send_state(bool handshake) {
   m.state.flags = (ps_.crashed_primary ? wire::kStateCrashedPrimary : 0) | (handshake ? wire::kStateIsHandshake : 0) |
                   (ps_.needs_full_sync ? wire::kStateNeedsFullSync : 0) |
                   (discard_my_data_ ? wire::kStateDiscardMyData : 0) |
-                  (resync_paused_ && repl_ == ReplState::SyncSource ? wire::kStateResyncPaused : 0);
+                  (resync_paused_ && repl_ == ReplState::SyncSource ? wire::kStateResyncPaused : 0) |
+                  (ps_.primary_at_split ? wire::kStatePrimaryAtSplit : 0);
   m.state.data_size_bytes = cfg_.data_size_bytes;
   m.state.current_uuid = ps_.ids.current;
   m.state.bitmap_uuid = ps_.ids.bitmap;
@@ -248,8 +249,9 @@ void Replica::run_handshake() {
       why += "; the peer was told to discard its data (--discard-my-data)";
     } else {
       SplitBrainOutcome o = resolve_split_brain(cfg_.split_brain,
-                                                {cfg_.node_id, role_, bitmap_.dirty_bytes()},
-                                                {cfg_.peer_node_id, s.role, s.dirty_bytes});
+                                                {cfg_.node_id, role_, bitmap_.dirty_bytes(), ps_.primary_at_split},
+                                                {cfg_.peer_node_id, s.role, s.dirty_bytes,
+                                                 (s.flags & wire::kStatePrimaryAtSplit) != 0});
       why += "; " + o.why;
       call_pri_lost = o.call_pri_lost_after_sb;
       if (o.victim == SplitBrainOutcome::Victim::Local) d = SyncDecision::TargetFull;
@@ -349,6 +351,7 @@ void Replica::peer_disconnected(std::string_view reason) {
       generation_pending_ = true;
     } else {
       ps_.ids.start_new_generation(fx_->new_uuid());
+      ps_.primary_at_split = true;
       save();
     }
     if (fence) start_fencing();
@@ -487,10 +490,12 @@ void Replica::become_primary(bool force) {
       persist_bitmap_all();
     } else if (!connected) {
       ps_.ids.start_new_generation(fx_->new_uuid());
+      ps_.primary_at_split = false;  // Primary only since the split: the "younger" Primary
     }
     set_disk(DiskState::UpToDate);
   } else if (!connected) {
     ps_.ids.start_new_generation(fx_->new_uuid());
+    ps_.primary_at_split = false;
   }
   role_ = Role::Primary;
   ps_.primary = true;
@@ -666,6 +671,7 @@ std::string Replica::new_current_uuid(bool clear_bitmap) {
   if (conn_ == ConnState::Connected && handshake_done_)
     return "new-current-uuid without --clear-bitmap is for a disconnected node (e.g. before shipping a disk copy)";
   ps_.ids.start_new_generation(fx_->new_uuid());
+  ps_.primary_at_split = false;
   save();
   return "";
 }

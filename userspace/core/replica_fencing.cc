@@ -93,6 +93,7 @@ void Replica::unfreeze_io() {
     generation_pending_ = false;
     if (!(conn_ == ConnState::Connected && handshake_done_) && role_ == Role::Primary) {
       ps_.ids.start_new_generation(fx_->new_uuid());
+      ps_.primary_at_split = true;
       save();
     }
   }

@@ -47,9 +47,24 @@ int apply_0pri(const SplitBrainPolicy& p, const SplitBrainSide& a, const SplitBr
       return -1;
     case AfterSb0::DiscardYoungerPrimary:
     case AfterSb0::DiscardOlderPrimary:
-      // Needs to know which node was Primary more recently; tandem does not record that yet.
-      *why = "after-sb-0pri discard-younger/older-primary is not supported yet; disconnecting";
-      return -1;
+      // DRBD: the "older" Primary was Primary before the split; the "younger" one became Primary while apart.
+      if (a.primary_at_split != b.primary_at_split) {
+        bool discard_younger = p.pri0 == AfterSb0::DiscardYoungerPrimary;
+        // The victim: the younger (not primary_at_split) or the older one.
+        int v = (a.primary_at_split == discard_younger) ? 1 : 0;
+        *why = fmt::format("{}: node {} was Primary before the split, node {} became Primary while apart",
+                           discard_younger ? "discard-younger-primary" : "discard-older-primary",
+                           a.primary_at_split ? a.node_id : b.node_id, a.primary_at_split ? b.node_id : a.node_id);
+        return v;
+      }
+      // As DRBD: no decision from the roles, so discard-least-changes decides.
+      {
+        SplitBrainPolicy least = p;
+        least.pri0 = AfterSb0::DiscardLeastChanges;
+        int v = apply_0pri(least, a, b, why);
+        *why = "discard-younger/older-primary found no younger and older Primary, using " + *why;
+        return v;
+      }
     case AfterSb0::DiscardZeroChanges:
       if (a.changed_bytes == 0 && b.changed_bytes == 0) {
         *why = "discard-zero-changes: neither node changed anything; the higher node id follows the lower";

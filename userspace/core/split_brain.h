@@ -37,6 +37,7 @@ struct SplitBrainSide {
   uint32_t node_id = 0;
   Role role = Role::Secondary;
   uint64_t changed_bytes = 0;  // out-of-sync bytes recorded while apart (the dirty bitmap)
+  bool primary_at_split = false;  // was Primary before the split (the "older" Primary), not promoted while apart
 };
 
 struct SplitBrainOutcome {

@@ -62,6 +62,21 @@ TEST(SplitBrainPolicy, OnePrimary) {
   EXPECT_TRUE(o.call_pri_lost_after_sb);
 }
 
+TEST(SplitBrainPolicy, DiscardYoungerAndOlderPrimary) {
+  SplitBrainPolicy p;
+  p.pri0 = AfterSb0::DiscardYoungerPrimary;
+  // Node 0 was Primary before the split (older); node 1 became Primary while apart (younger).
+  SplitBrainSide older{0, Role::Secondary, 4096, true}, younger{1, Role::Secondary, 8192, false};
+  EXPECT_EQ(victim(p, older, younger), Victim::Peer);
+  p.pri0 = AfterSb0::DiscardOlderPrimary;
+  EXPECT_EQ(victim(p, older, younger), Victim::Local);
+  // No younger/older distinction: discard-least-changes decides.
+  p.pri0 = AfterSb0::DiscardYoungerPrimary;
+  SplitBrainSide a{0, Role::Secondary, 4096, false}, b{1, Role::Secondary, 8192, false};
+  EXPECT_EQ(victim(p, a, b), Victim::Local);
+  EXPECT_NE(resolve_split_brain(p, a, b).why.find("discard-least-changes"), std::string::npos);
+}
+
 TEST(SplitBrainPolicy, DisconnectByDefault) {
   EXPECT_EQ(victim({}, {0, Role::Secondary, 0}, {1, Role::Secondary, 0}), Victim::None);
 }
@@ -88,6 +103,37 @@ TEST(SplitBrainRecovery, DiscardZeroChangesHeals) {
   EXPECT_TRUE(c.connected());
   EXPECT_EQ(c.replica(1).status().disk, DiskState::UpToDate);
   EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+// End to end: node 0 keeps writing as Primary after the split, node 1 is promoted while apart and writes too;
+// with discard-younger-primary node 1's changes are discarded, with discard-older-primary node 0's.
+TEST(SplitBrainRecovery, DiscardYoungerOrOlderPrimary) {
+  for (AfterSb0 policy : {AfterSb0::DiscardYoungerPrimary, AfterSb0::DiscardOlderPrimary}) {
+    SplitBrainPolicy p;
+    p.pri0 = policy;
+    testing::Cluster c(33, 8 << 20, 'C', p);
+    c.connect();
+    c.run();
+    c.replica(0).promote(true);
+    c.run();
+    c.disconnect();
+    c.replica(1).promote(true);
+    testing::AppIo w0(IoOp::Write, 0, 4096, 1), w1(IoOp::Write, 8192, 4096, 2);
+    c.replica(0).app_request(&w0.req);
+    c.replica(1).app_request(&w1.req);
+    c.run();
+    EXPECT_TRUE(c.replica(0).persistent().primary_at_split);
+    EXPECT_FALSE(c.replica(1).persistent().primary_at_split);
+    ASSERT_EQ(c.replica(0).demote(0), "");
+    ASSERT_EQ(c.replica(1).demote(0), "");
+    c.connect();
+    c.run();
+    ASSERT_TRUE(c.connected());
+    EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+    bool younger_lost = policy == AfterSb0::DiscardYoungerPrimary;
+    EXPECT_EQ(c.node(0).disk[0], younger_lost ? 1 : 0);
+    EXPECT_EQ(c.node(0).disk[8192], younger_lost ? 0 : 2);
+  }
 }
 
 // Manual recovery: both wrote; the victim reconnects with --discard-my-data.

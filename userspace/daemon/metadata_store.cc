@@ -33,6 +33,7 @@ PersistentState MetadataStore::load_state() const {
   s.crashed_primary = sb.has(meta::kFlagCrashedPrimary);
   s.peer_outdated = sb.has(meta::kFlagPeerOutdated);
   s.needs_full_sync = sb.has(meta::kFlagFullSync);
+  s.primary_at_split = sb.has(meta::kFlagPrimaryAtSplit);
   return s;
 }
 
@@ -58,6 +59,7 @@ bool MetadataStore::save_state(const PersistentState& s, bool running, std::stri
   if (s.crashed_primary) f |= meta::kFlagCrashedPrimary;
   if (s.peer_outdated) f |= meta::kFlagPeerOutdated;
   if (s.needs_full_sync) f |= meta::kFlagFullSync;
+  if (s.primary_at_split) f |= meta::kFlagPrimaryAtSplit;
   if (!running) f |= meta::kFlagCleanShutdown;
   if (al_on_) f |= meta::kFlagActivityLog;
   sb.flags = f;

@@ -85,7 +85,9 @@ inline constexpr uint32_t kFlagPeerOutdated = 1u << 6;    // The peer's data is 
 // The daemon that wrote this superblock kept the activity log: the on-disk bitmap plus the extents in the AL
 // ring cover every block that may differ from the peer, so an unclean stop needs no full resync.
 inline constexpr uint32_t kFlagActivityLog = 1u << 7;
-inline constexpr uint32_t kKnownFlags = (1u << 8) - 1;
+// The current generation was started by this node as a Primary that lost its peer (split-brain policies).
+inline constexpr uint32_t kFlagPrimaryAtSplit = 1u << 8;
+inline constexpr uint32_t kKnownFlags = (1u << 9) - 1;
 
 // Superblock field offsets (bytes from the start of the 4 KiB block). See docs/format.md.
 namespace sb {

@@ -169,7 +169,8 @@ std::string flags_to_string(uint32_t flags) {
   } kNames[] = {{kFlagConsistent, "Consistent"},       {kFlagWasUpToDate, "WasUpToDate"},
                 {kFlagPrimaryInd, "PrimaryInd"},       {kFlagCrashedPrimary, "CrashedPrimary"},
                 {kFlagFullSync, "FullSync"},           {kFlagCleanShutdown, "CleanShutdown"},
-                {kFlagPeerOutdated, "PeerOutdated"},   {kFlagActivityLog, "ActivityLog"}};
+                {kFlagPeerOutdated, "PeerOutdated"},   {kFlagActivityLog, "ActivityLog"},
+                {kFlagPrimaryAtSplit, "PrimaryAtSplit"}};
   std::string out;
   for (const auto& n : kNames) {
     if (!(flags & n.bit)) continue;

@@ -108,5 +108,6 @@ inline constexpr uint8_t kStatePromotePending = 1u << 2;
 inline constexpr uint8_t kStateNeedsFullSync = 1u << 3;  // stopped uncleanly as Secondary
 inline constexpr uint8_t kStateDiscardMyData = 1u << 4;  // connect --discard-my-data: loses a split brain
 inline constexpr uint8_t kStateResyncPaused = 1u << 5;   // the sync source holds the resync (pause-sync)
+inline constexpr uint8_t kStatePrimaryAtSplit = 1u << 6;  // the current generation began as a Primary lost its peer
 
 }  // namespace tandem::wire
