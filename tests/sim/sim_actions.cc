@@ -201,6 +201,7 @@ void World::on_app_complete(AppOp* op, int result) {
 void World::promote(int n, bool force) {
   Node& x = *nodes_[n];
   if (!x.up() || x.promoting) return;
+  if (constraint_[n] && !force) return;  // the cluster manager does not promote a fenced node
   x.promoting = true;
   x.promote_force = force;
   x.promote_pre_disk = x.replica->disk();
@@ -232,6 +233,8 @@ void World::crash(int n) {
   x.replica.reset();
   x.ops.clear();
   x.promoting = false;
+  fence_at_us_[n] = 0;  // its fence-peer handler dies with it
+  fork_pending_[n] = false;
 }
 
 void World::restart(int n) {
@@ -247,6 +250,7 @@ void World::restart(int n) {
   cfg.peer_node_id = static_cast<uint32_t>(1 - n);
   cfg.data_size_bytes = size_bytes_;
   cfg.csums_alg = csums_alg_;
+  cfg.fencing = fencing_;
   cfg.al_extents = al_extents_;
   cfg.al_extent_shift = al_shift_ ? al_shift_ : meta::kAlExtentShift;
   cfg.al_last_seq = al.ring.last_seq;
@@ -296,6 +300,8 @@ void World::clean_down(int n) {
   x.meta.clean = true;
   x.replica.reset();
   x.promoting = false;
+  fence_at_us_[n] = 0;  // a handler still running answers nobody
+  fork_pending_[n] = false;
   stats_.clean_downs++;
 }
 
@@ -338,6 +344,15 @@ void World::heal() {
     trace("admin: network healed");
   }
   for (int n = 0; n < 2; n++) restart(n);
+  // A Primary frozen by fencing whose handler could not fence the peer stays frozen until an admin acts (in
+  // production STONITH would have shot it): release its writes, as `tandemadm resume-io` does.
+  for (int n = 0; n < 2; n++) {
+    Node& x = *nodes_[n];
+    if (x.up() && x.replica->status().suspended_fencing && fence_at_us_[n] == 0) {
+      trace("admin: node {} resume-io", n);
+      x.replica->resume_io();
+    }
+  }
   resolve_standalone();
 }
 

@@ -72,7 +72,14 @@ void World::deliver_handshake(int n, const wire::Message& m, int peer_gen) {
     fail(fmt::format("checker 3 (split brain): node {} (lineage {}) and its peer (lineage {}) both hold data "
                      "written apart since lineage {}, but the handshake decided: {}",
                      n, a, b, gens_.lca(a, b), s.last_decision));
-  if (!expect_diverged && (sb || unrelated))
+  // Two Primaries never connect (only one may be Primary), whatever their lineages: with fencing a frozen
+  // Primary keeps its lineage while a forced promotion of the peer starts a newer one.
+  bool both_primary = r.role() == Role::Primary && m.state.role == Role::Primary;
+  // Nor is a Primary resynced under its users: a frozen Primary whose peer was promoted with --force meanwhile
+  // holds the older lineage, and the connection is refused (as DRBD's "I shall become SyncTarget, but I am
+  // primary!").
+  bool primary_would_be_target = s.last_decision.find("is Primary and cannot become SyncTarget") != std::string::npos;
+  if (!expect_diverged && (sb || unrelated) && !both_primary && !primary_would_be_target)
     fail(fmt::format("checker 3 (split brain): node {} reported '{}' but the lineages are related ({} / {}) or "
                      "one side has no usable data (usable {} / {})",
                      n, s.last_decision, a, b, local_usable, peer_usable));
@@ -94,8 +101,10 @@ void World::on_promotion_done(int n, bool ok, std::string_view message) {
   trace("node {}: promotion {}{}{}", n, ok ? "done" : "refused", message.empty() ? "" : ": ", message);
   if (!was_pending) fail(fmt::format("node {}: promotion_done without a promotion in progress", n));
   if (!ok || message == "already Primary") return;
-  // Checker 4.
-  if (!force && pre != DiskState::UpToDate)
+  // Checker 4. With fencing, Consistent data (UpToDate before a restart, peer unknown) may be promoted once the
+  // fence-peer handler has kept the peer from promoting, as in DRBD.
+  bool fenced_consistent = fencing_ != Fencing::DontCare && pre == DiskState::Consistent;
+  if (!force && pre != DiskState::UpToDate && !fenced_consistent)
     fail(fmt::format("checker 4 (promotion): node {} became Primary without --force with {} data", n,
                      to_string(pre)));
   if (s.role != Role::Primary || s.disk != DiskState::UpToDate)

@@ -13,5 +13,7 @@ void Node::drop_connection(bool standalone, std::string_view reason) {
 }
 uint64_t Node::new_uuid() { return world_->new_uuid(); }
 void Node::promotion_done(bool ok, std::string_view message) { world_->on_promotion_done(id_, ok, message); }
+void Node::call_fence_peer() { world_->on_fence_peer(id_); }
+void Node::run_handler(std::string_view name) { world_->on_handler(id_, name); }
 
 }  // namespace tandem::sim

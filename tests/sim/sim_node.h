@@ -58,6 +58,8 @@ class Node final : public Effects {
   uint64_t new_uuid() override;
   void promotion_done(bool ok, std::string_view message) override;
   void state_changed() override {}
+  void call_fence_peer() override;
+  void run_handler(std::string_view name) override;
   void write_al_transaction(const meta::AlTransaction& tx) override {
     meta::encode_al_slot(tx, &meta.al_ring[(tx.seq % meta::kAlSlots) * meta::kAlSlotBytes]);
     meta.clean = false;

@@ -11,6 +11,7 @@ namespace tandem::sim {
 
 World::World(const SimOptions& opt) : opt_(opt), rng_(opt.seed) {
   csums_alg_ = (opt.seed * 0x9E3779B97F4A7C15ull) >> 63 ? DigestAlg::Crc32c : DigestAlg::None;
+  fencing_ = (opt.seed * 0xD1B54A32D192ED03ull) % 3 == 0 ? Fencing::ResourceAndStonith : Fencing::DontCare;
   static constexpr uint64_t kSizes[] = {256 << 10, 512 << 10, 1 << 20};
   size_bytes_ = kSizes[rng_.below(3)];
   disk_latency_min_us_ = rng_.between(10, 200);
@@ -63,7 +64,7 @@ void World::run() {
 }
 
 bool World::step(bool allow_actions) {
-  enum Kind { kDisk0, kDisk1, kNet0, kNet1, kConnect, kAction, kNone };
+  enum Kind { kDisk0, kDisk1, kNet0, kNet1, kConnect, kAction, kFence0, kFence1, kNone };
   Kind best = kNone;
   uint64_t best_t = 0;
   auto consider = [&](Kind k, uint64_t t) {
@@ -82,6 +83,8 @@ bool World::step(bool allow_actions) {
       consider(from == 0 ? kNet0 : kNet1, net_.queue(from).front().deliver_at_us);
   }
   if (connect_at_us_ != 0) consider(kConnect, connect_at_us_);
+  for (int n = 0; n < 2; n++)
+    if (fence_at_us_[n] != 0) consider(n == 0 ? kFence0 : kFence1, fence_at_us_[n]);
   if (allow_actions && actions_left_ > 0) consider(kAction, next_action_us_);
   if (best == kNone) return false;
   now_us_ = std::max(now_us_, best_t);
@@ -104,6 +107,8 @@ bool World::step(bool allow_actions) {
       connect_at_us_ = 0;
       connect();
       break;
+    case kFence0:
+    case kFence1: fence_peer_answer(best == kFence0 ? 0 : 1); break;
     case kAction:
       actions_left_--;
       random_action();
@@ -120,6 +125,7 @@ void World::after_event() {
     drop_pending_ = false;
     drop_connection(drop_reason_);
   }
+  resolve_pending_forks();
   for (auto& n : nodes_)
     std::erase_if(n->ops, [](const std::unique_ptr<AppOp>& op) { return op->done; });
   observe_states();
@@ -165,15 +171,22 @@ void World::connect() {
 void World::drop_connection(const std::string& why, int crashed_node) {
   if (!net_.connected()) return;
   trace("network: connection lost: {}", why);
-  for (int n = 0; n < 2; n++)
-    if (n != crashed_node && nodes_[n]->up() && nodes_[n]->replica->role() == Role::Primary)
-      fork_generation(n, "Primary lost its peer");
   net_.drop();
   connect_at_us_ = 0;
   int first = static_cast<int>(rng_.below(2));
   for (int k = 0; k < 2; k++) {
     int n = k == 0 ? first : 1 - first;
-    if (n != crashed_node && nodes_[n]->up()) nodes_[n]->replica->peer_disconnected(why);
+    if (n == crashed_node || !nodes_[n]->up()) continue;
+    bool primary = nodes_[n]->replica->role() == Role::Primary;
+    nodes_[n]->replica->peer_disconnected(why);
+    if (!primary) continue;
+    // A Primary starts a new lineage now, or, with its writes frozen by fencing, when they resume alone.
+    if (nodes_[n]->replica->status().suspended_fencing) {
+      fork_pending_[n] = true;
+      trace("model: node {} frozen by fencing; its lineage forks when writes resume without the peer", n);
+    } else {
+      fork_generation(n, "Primary lost its peer");
+    }
   }
 }
 

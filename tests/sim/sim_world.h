@@ -64,6 +64,9 @@ class World {
   uint64_t new_uuid();
   void on_promotion_done(int node, bool ok, std::string_view message);
   void on_app_complete(AppOp* op, int result);
+  // Fencing (resource-and-stonith seeds): the cluster manager's side, see sim_fencing.cc.
+  void on_fence_peer(int node);
+  void on_handler(int node, std::string_view name);
 
  private:
   // sim_world.cc: the event loop
@@ -95,6 +98,9 @@ class World {
   void resolve_standalone();
   void heal();
   void fork_generation(int n, const char* why);
+  // sim_fencing.cc
+  void fence_peer_answer(int n);
+  void resolve_pending_forks();
   // The model of node n forgets what it knew: each block may hold whatever its disk may show.
   void reset_model_to_disk(int n);
 
@@ -117,6 +123,11 @@ class World {
   uint64_t size_bytes_ = 0;
   // Half the seeds resync with csums-alg crc32c (digests first), chosen from the seed without touching rng_.
   DigestAlg csums_alg_ = DigestAlg::None;
+  // A third of the seeds run with fencing resource-and-stonith and a modelled cluster manager (sim_fencing.cc).
+  Fencing fencing_ = Fencing::DontCare;
+  std::array<uint64_t, 2> fence_at_us_{};   // a fence-peer handler of node n answers then (0 = none running)
+  std::array<bool, 2> constraint_{};         // the cluster keeps node n from being promoted (fence-peer)
+  std::array<bool, 2> fork_pending_{};       // node n, a frozen Primary, starts its lineage when writes resume
   uint64_t disk_latency_min_us_ = 0, disk_latency_max_us_ = 0;
   uint64_t net_delay_min_us_ = 0, net_delay_max_us_ = 0;
   uint64_t action_gap_max_us_ = 0;

@@ -92,6 +92,11 @@ void Replica::on_verify_reply(const wire::VerifyMsg& r) {
                                  r.offset));
     return;
   }
+  if (repl_ != ReplState::VerifyS) {
+    // This node left VerifyS (a resync the peer started replaced the verify): late replies are moot.
+    log_info("ignoring a verify reply ({} bytes at {}): the verify was abandoned", r.length, r.offset);
+    return;
+  }
   if (r.alg != static_cast<uint8_t>(cfg_.verify_alg)) {
     protocol_error(fmt::format("VerifyReply with digest algorithm {}, requested {}", r.alg,
                                digest_alg_name(cfg_.verify_alg)));
