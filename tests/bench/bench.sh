@@ -161,6 +161,7 @@ run_all_workloads protocol-C "$TANDEM_SOCK"
 wait_idle alpha
 
 step "results"
+LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ratio() {  # ratio VALUE BASELINE
   awk -v v="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", v / b; else print "-" }'
 }
@@ -228,15 +229,37 @@ Ratios are to the baseline. How to read them:
 - The baseline writes through the page cache (nbdkit's file plugin with its default cache mode), tandem
   with O_DIRECT. On a machine with plenty of free RAM the baseline's sequential figure is partly memory
   bandwidth and varies from run to run with writeback timing.
-- Load average when the run started: $LOADAVG_START (other work on the machine skews the numbers).
-- Why protocol C is CPU-bound here, not network- or latency-bound: raising the queue depth to 32 or switching
-  to protocol A leaves sequential throughput where it is (measured during development: 907 and 893 MiB/s
-  against 889 at QD 8). Each replicated MiB costs, on the same two cores, what the unreplicated path costs
-  (the NBD socket copy and the local write) plus a TCP send copy, a TCP receive copy, the veth/TCP stack
-  on both ends and the peer's own write. tandem already sends data blocks without copying them in user
-  space (zero-copy from the request buffer), receives them straight into the buffers it writes from, and
-  checksums data only with data-integrity-alg. With the peer on its own machine, its half of that work
-  leaves the Primary's CPUs.
+- Load average when the run started: $LOADAVG_START, when it ended: $LOADAVG_END. Other work on the
+  machine skews the numbers, and protocol C the most (see below); each figure is the best of $REPEAT runs.
+- The server-side CPU line is the steadier figure: CPU time per MiB barely depends on the load, throughput
+  does. Protocol C minus disconnected is what replication costs the two daemons per MiB.
+
+Where protocol C's CPU goes (perf during seq-1m-qd8; tandem's own user-space code is under 3% of it):
+- Primary, loop thread: about 70% in tcp_sendmsg. That is the copy into the socket plus, because a veth pair
+  delivers packets in the sender's context, most of the peer's TCP receive processing. About 10% is the
+  O_DIRECT submission.
+- Primary, NBD reader thread: about 85% copying the payload out of the unix socket (the baseline pays the same).
+- Secondary, loop thread: about 60% in tcp_recvmsg (half of it the copy into the write buffer), 10% the
+  O_DIRECT submission, the rest waiting and waking.
+- For scale, plain bulk TCP between the same two namespaces (socat /dev/zero to /dev/null, 1 MiB buffers)
+  costs about 0.40 ms of CPU per MiB to send and 0.41 ms to receive on this machine. Replication already
+  costs less than that, so the network half is at the floor that TCP over this veth pair allows. Sending
+  with MSG_ZEROCOPY would not help: packets looped to a local socket are copied anyway.
+
+Made cheaper for issue 2 (each measured in its commit): data buffers on transparent huge pages (pinning pages
+for O_DIRECT fell from about 10% of each loop thread to 0.4%); SO_RCVLOWAT while a data block arrives (the
+Secondary wakes once per block instead of once per 64 KiB: 4.2 to 1.6 context switches per MiB); the local
+write is handed to the disk before the data is copied into the socket.
+
+Why the ratio depends so much on the load: with both CPUs free the baseline is limited by its own request
+pipeline rather than by CPU (nbdkit and fio together use about 1.1 CPUs at 1600 MiB/s, measured during
+development), while protocol C at 0.7× of that needs about 1.4 of the 2 CPUs. When other work competes for
+the CPUs, every target gets a share and throughput follows CPU per MiB: protocol C needs about twice the
+baseline's (fio included), and each request passes through four threads (fio, tandem's NBD reader, both
+daemons' loops) that each wait for the scheduler, where the baseline has two. Before this work the ratio was
+0.55× with the machine nearly idle (load 0.6: 889 against 1623 MiB/s) and 0.2× to 0.3× under a load of 4
+to 6. With the peer on its own machine, its half of the work, and the receive processing the veth pair puts
+on the Primary, leave the Primary's CPUs.
 
 ## What runs
 
