@@ -249,7 +249,9 @@ Where protocol C's CPU goes (perf during seq-1m-qd8; tandem's own user-space cod
 Made cheaper for issue 2 (each measured in its commit): data buffers on transparent huge pages (pinning pages
 for O_DIRECT fell from about 10% of each loop thread to 0.4%); SO_RCVLOWAT while a data block arrives (the
 Secondary wakes once per block instead of once per 64 KiB: 4.2 to 1.6 context switches per MiB); the local
-write is handed to the disk before the data is copied into the socket.
+write is handed to the disk before the data is copied into the socket. Side by side with the code before
+that work (two daemon pairs running at once, alternating seq-1m-qd8 runs of 8 s, load 6 to 8, 8 rounds):
+353 against 288 MiB/s on average (+23%), and 1.13 against 1.35 ms of both daemons' CPU per MiB.
 
 Why the ratio depends so much on the load: with both CPUs free the baseline is limited by its own request
 pipeline rather than by CPU (nbdkit and fio together use about 1.1 CPUs at 1600 MiB/s, measured during
