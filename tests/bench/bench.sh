@@ -231,8 +231,9 @@ Ratios are to the baseline. How to read them:
   bandwidth and varies from run to run with writeback timing.
 - Load average when the run started: $LOADAVG_START, when it ended: $LOADAVG_END. Other work on the
   machine skews the numbers, and protocol C the most (see below); each figure is the best of $REPEAT runs.
-- The server-side CPU line is the steadier figure: CPU time per MiB barely depends on the load, throughput
-  does. Protocol C minus disconnected is what replication costs the two daemons per MiB.
+- The server-side CPU line is the steadier figure: CPU time per MiB depends much less on the load than
+  throughput does (protocol C: 0.87 to 1.16 ms per MiB in development runs whose throughput ranged from
+  350 to 790 MiB/s). Protocol C minus disconnected is what replication costs the two daemons per MiB.
 
 Where protocol C's CPU goes (perf during seq-1m-qd8; tandem's own user-space code is under 3% of it):
 - Primary, loop thread: about 70% in tcp_sendmsg. That is the copy into the socket plus, because a veth pair
@@ -242,9 +243,10 @@ Where protocol C's CPU goes (perf during seq-1m-qd8; tandem's own user-space cod
 - Secondary, loop thread: about 60% in tcp_recvmsg (half of it the copy into the write buffer), 10% the
   O_DIRECT submission, the rest waiting and waking.
 - For scale, plain bulk TCP between the same two namespaces (socat /dev/zero to /dev/null, 1 MiB buffers)
-  costs about 0.40 ms of CPU per MiB to send and 0.41 ms to receive on this machine. Replication already
-  costs less than that, so the network half is at the floor that TCP over this veth pair allows. Sending
-  with MSG_ZEROCOPY would not help: packets looped to a local socket are copied anyway.
+  costs about 0.40 ms of CPU per MiB to send and 0.41 ms to receive on this machine. Replication (protocol
+  C minus disconnected: 0.5 to 0.8 ms per MiB in development runs, the peer's disk write included) costs no
+  more than that, so the network half is at the floor that TCP over this veth pair allows. Sending with
+  MSG_ZEROCOPY would not help: packets looped to a local socket are copied anyway.
 
 Made cheaper for issue 2 (each measured in its commit): data buffers on transparent huge pages (pinning pages
 for O_DIRECT fell from about 10% of each loop thread to 0.4%); SO_RCVLOWAT while a data block arrives (the
