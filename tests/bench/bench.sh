@@ -202,7 +202,7 @@ mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
 tmp_fs=$(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }')
 commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The report itself is this script's output: a copy left by an earlier run does not make the code dirty.
-dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | grep -v ' docs/performance.md$' | head -c1)
+dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | { grep -v ' docs/performance.md$' || true; } | head -c1)
 [ -z "$dirty" ] || commit="$commit (with uncommitted changes)"
 {
   cat <<EOF
