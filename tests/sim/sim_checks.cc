@@ -66,8 +66,9 @@ void World::deliver_handshake(int n, const wire::Message& m, int peer_gen) {
   ReplicaStatus s = r.status();
   bool sb = s.suspended_split_brain;
   bool unrelated = s.last_decision.rfind("unrelated-data", 0) == 0;
-  trace("handshake at node {}: lineages {} / peer {}, usable {} / {}: {}", n, a, b, local_usable, peer_usable,
-        s.last_decision);
+  trace("handshake at node {}: lineages {} / peer {}, usable {} / {}, uuids {:X}/{:X}/{:X} peer {:X}/{:X}/{:X}: {}", n,
+        a, b, local_usable, peer_usable, s.ids.current, s.ids.bitmap, s.ids.history[0], m.state.current_uuid,
+        m.state.bitmap_uuid, m.state.history[0], s.last_decision);
   if (expect_diverged && !sb && !unrelated)
     fail(fmt::format("checker 3 (split brain): node {} (lineage {}) and its peer (lineage {}) both hold data "
                      "written apart since lineage {}, but the handshake decided: {}",

@@ -91,7 +91,9 @@ void Replica::unfreeze_io() {
   io_frozen_ = false;
   if (generation_pending_) {
     generation_pending_ = false;
-    if (!(conn_ == ConnState::Connected && handshake_done_) && role_ == Role::Primary) {
+    // Only while alone: a handshake in progress already sent the peer our generation (if it fails, losing the
+    // connection starts the new generation then).
+    if (conn_ != ConnState::Connected && role_ == Role::Primary) {
       ps_.ids.start_new_generation(fx_->new_uuid());
       ps_.primary_at_split = true;
       save();

@@ -207,6 +207,10 @@ void Replica::start_write(IoRequest* req, bool al_held) {
   if (req->fua) flags |= wire::kDataFua;
   if (cfg_.protocol == 'B') flags |= wire::kDataWantRecvAck;
 
+  counters_.disk_write_bytes += req->length;
+  // The local write is issued before the data is sent, so the disk works while the network copy runs.
+  fx_->submit_storage(
+      {kind, make_tag(tags::kAppWrite, slot), req->offset, req->length, req->data, req->fua || w.oversize});
   if (peer_receives_writes()) {
     // Split into messages of at most kMaxDataBytes; trims and zeroes carry no data and go as one.
     uint32_t piece = kind == StorageOpKind::Write ? wire::kMaxDataBytes : req->length;
@@ -230,9 +234,6 @@ void Replica::start_write(IoRequest* req, bool al_held) {
   } else {
     bitmap_.set_range(req->offset, req->length);
   }
-  counters_.disk_write_bytes += req->length;
-  fx_->submit_storage(
-      {kind, make_tag(tags::kAppWrite, slot), req->offset, req->length, req->data, req->fua || w.oversize});
 }
 
 void Replica::start_flush(IoRequest* req) {

@@ -364,6 +364,7 @@ void PeerConnector::tick() {
     if (state_ != State::Established && now - state_since_ms_ > cfg_.handshake_timeout_ms) {
       close_link("handshake timed out");
     } else if (state_ == State::Established) {
+      if (link_->data_arriving()) link_->last_receive_ms = now;  // a block is still coming in
       if (now - link_->last_receive_ms > cfg_.ping_interval_ms + std::max<uint64_t>(cfg_.ping_timeout_ms, 1000)) {
         close_link(fmt::format("no data or ping answer from the peer for {} ms", now - link_->last_receive_ms));
       } else if (now - link_->last_send_ms >= cfg_.ping_interval_ms / 2 && now - last_ping_sent_ms_ >= cfg_.ping_interval_ms / 2) {

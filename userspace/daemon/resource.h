@@ -54,8 +54,17 @@ class Resource final : public Effects, public BlockTarget {
 
   // Effects (loop thread)
   void submit_storage(const StorageOp& op) override { storage_.submit(op); }
-  void send(const wire::Message& m) override { connector_->send(m); }
-  void send_zero_copy(const wire::Message& m) override { connector_->send(m, true); }
+  // Disk I/O queued so far goes to the kernel before a large data block is copied into the socket, so the two
+  // overlap (small blocks copy quickly: their writes stay batched into one submission per loop iteration).
+  static constexpr uint32_t kOverlapMinBytes = 64u << 10;
+  void send(const wire::Message& m) override {
+    if (wire::data_block_length(m) >= kOverlapMinBytes) storage_.flush_submissions();
+    connector_->send(m);
+  }
+  void send_zero_copy(const wire::Message& m) override {
+    if (wire::data_block_length(m) >= kOverlapMinBytes) storage_.flush_submissions();
+    connector_->send(m, true);
+  }
   void complete(IoRequest* req, int result) override { req->complete(result); }
   void persist(const PersistentState& s) override;
   void write_al_transaction(const meta::AlTransaction& tx) override;

@@ -1,6 +1,7 @@
 #include "io/frame_link.h"
 
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -111,8 +112,23 @@ bool FrameLink::receive(uint8_t* buf, size_t need, size_t* have, bool* blocked) 
       return false;
     }
     received_something = true;
+    queued_seen_ = 0;
     *have += static_cast<size_t>(r);
   }
+  return true;
+}
+
+void FrameLink::set_rcv_lowat(int bytes) {
+  if (bytes == rcv_lowat_) return;
+  // On failure (not TCP, old kernel) the mark stays where it was: only wake-ups are affected, never data.
+  if (setsockopt(fd_.get(), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0) rcv_lowat_ = bytes;
+}
+
+bool FrameLink::data_arriving() {
+  if (rcv_lowat_ <= 1) return false;
+  int queued = 0;
+  if (ioctl(fd_.get(), FIONREAD, &queued) != 0 || queued <= queued_seen_) return false;
+  queued_seen_ = queued;
   return true;
 }
 
@@ -122,7 +138,10 @@ bool FrameLink::on_readable(const std::function<bool()>& may_deliver,
     bool blocked = false;
     if (stage_ == RxStage::Header) {
       if (!receive(head_.data(), wire::kHeaderSize, &head_have_, &blocked)) return false;
-      if (blocked) return true;
+      if (blocked) {
+        set_rcv_lowat(1);  // the next frame may be shorter than any mark
+        return true;
+      }
       std::string err;
       if (!wire::decode_header(head_.data(), &rx_header_, &err)) {
         error_ = fmt::format("bad frame from {}: {}", peer_name_, err);
@@ -149,7 +168,11 @@ bool FrameLink::on_readable(const std::function<bool()>& may_deliver,
     uint32_t block_len = rx_header_.payload_length - rx_fixed_;
     if (block_len > 0) {
       if (!receive(block_, block_len, &block_have_, &blocked)) return false;
-      if (blocked) return true;
+      if (blocked) {
+        size_t missing = block_len - block_have_;
+        set_rcv_lowat(missing >= kMinRcvLowatBytes ? static_cast<int>(missing) : 1);
+        return true;
+      }
     }
     wire::Message m;
     std::string err;

@@ -6,6 +6,11 @@
 // received data blocks are read straight into buffers of a shared BufferPool that the consumer may adopt
 // (wire::Message::adoptable_buffer).
 //
+// Wake-ups cost more than the bytes they bring, so while a data block is arriving the link sets SO_RCVLOWAT to
+// what is still missing of it (capped): the kernel then signals readability once, when the block is complete,
+// instead of once per arriving segment. data_arriving() lets the owner's liveness check see bytes that wait
+// below that mark.
+//
 // Non-blocking; driven by the resource loop through on_readable()/on_writable(). Not thread-safe.
 // Bounds: the send queue holds at most kMaxQueuedBytes (beyond it, send() fails and the caller drops the
 // connection: a peer that does not read is as good as dead); a data block is at most wire::kMaxDataBytes.
@@ -27,6 +32,8 @@ class FrameLink {
  public:
   static constexpr size_t kMaxQueuedBytes = 256u << 20;
   static constexpr size_t kChunkBytes = 256u << 10;
+  // A block with less than this still to come is read as it arrives (a raised mark would save little).
+  static constexpr uint32_t kMinRcvLowatBytes = 64u << 10;
 
   // `pool` (may be null: blocks are then received into a private buffer) must hold buffers of at least
   // wire::kMaxDataBytes and outlive the link.
@@ -50,6 +57,9 @@ class FrameLink {
   // is delivered).
   bool on_readable(const std::function<bool()>& may_deliver, const std::function<void(const wire::Message&)>& deliver);
   const std::string& error() const { return error_; }
+  // True when more bytes wait in the socket than at the last call while readability is held back for a block
+  // (SO_RCVLOWAT raised): the peer is still sending, even though nothing was delivered or read.
+  bool data_arriving();
   uint64_t last_receive_ms = 0;  // maintained by the owner (clock lives outside)
   uint64_t last_send_ms = 0;
   bool received_something = false;
@@ -65,6 +75,8 @@ class FrameLink {
   void append_copy(const uint8_t* p, size_t n);
   // Receives into [buf + have, buf + need); false on error/EOF, sets *blocked when it would block.
   bool receive(uint8_t* buf, size_t need, size_t* have, bool* blocked);
+  // Sets SO_RCVLOWAT (the kernel caps it at half the receive buffer and still wakes us when the window closes).
+  void set_rcv_lowat(int bytes);
 
   UniqueFd fd_;
   std::string peer_name_;
@@ -82,6 +94,8 @@ class FrameLink {
   size_t block_have_ = 0;
   wire::FrameHeader rx_header_{};
   uint32_t rx_fixed_ = 0;
+  int rcv_lowat_ = 1;       // as last set on the socket
+  int queued_seen_ = 0;     // bytes waiting in the socket at the last data_arriving()
   std::string error_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,7 +30,12 @@ const char* op_name(IoOp op) {
 }  // namespace
 
 Connection::Connection(UniqueFd fd, BlockTarget* target, const ConnectionConfig* config, std::string client)
-    : fd_(std::move(fd)), target_(target), config_(config), client_(std::move(client)), slots_(config->slots) {
+    : fd_(std::move(fd)),
+      target_(target),
+      config_(config),
+      client_(std::move(client)),
+      slots_(config->slots),
+      big_buffers_(config->slot_keep_bytes) {
   TANDEM_CHECK(config_->slots > 0);
   free_.reserve(slots_.size());
   for (Slot& slot : slots_) {
@@ -132,7 +138,7 @@ void Connection::serve() {
     req.fua = (r.flags & kCmdFlagFua) != 0 && v.op != IoOp::Read && v.op != IoOp::Flush;
     req.offset = v.op == IoOp::Flush ? 0 : r.offset;
     req.length = v.op == IoOp::Flush ? 0 : r.length_bytes;
-    req.data = has_data ? slot->buffer.data() : nullptr;
+    req.data = !has_data ? nullptr : slot->pooled ? slot->pooled : slot->buffer.data();
     req.target_ctx = 0;
     if (v.op == IoOp::Write) {
       rc = recv_all(fd, req.data, req.length);
@@ -148,6 +154,7 @@ void Connection::serve() {
 
 Connection::Slot* Connection::acquire_slot(uint32_t payload_bytes) {
   Slot* slot = nullptr;
+  const bool use_pool = payload_bytes > kSmallPayloadBytes && payload_bytes <= config_->slot_keep_bytes;
   {
     std::unique_lock<std::mutex> lock(slots_mu_);
     // A request larger than the whole budget still runs, alone, so no valid request can wait forever.
@@ -160,16 +167,20 @@ Connection::Slot* Connection::acquire_slot(uint32_t payload_bytes) {
     free_.pop_back();
     inflight_++;
     inflight_bytes_ += payload_bytes;
+    if (use_pool) slot->pooled = big_buffers_.get();
   }
   slot->payload_bytes = payload_bytes;
   // Grows only: vector::resize keeps the allocation when the size shrinks.
-  if (slot->buffer.size() < payload_bytes) slot->buffer.resize(payload_bytes);
+  if (!use_pool && slot->buffer.size() < payload_bytes) slot->buffer.resize(payload_bytes);
   return slot;
 }
 
 void Connection::release_slot(Slot* slot) {
-  if (slot->buffer.size() > config_->slot_keep_bytes) decltype(slot->buffer)().swap(slot->buffer);
+  if (slot->buffer.size() > std::min(kSmallPayloadBytes, config_->slot_keep_bytes))
+    decltype(slot->buffer)().swap(slot->buffer);
   std::lock_guard<std::mutex> lock(slots_mu_);
+  big_buffers_.put(slot->pooled);
+  slot->pooled = nullptr;
   TANDEM_CHECK(inflight_ > 0);
   TANDEM_CHECK(inflight_bytes_ >= slot->payload_bytes);
   inflight_--;

@@ -7,9 +7,11 @@
 //
 // Bounds: `slots` preallocated requests per connection (a client with more outstanding requests is simply
 // not read until one completes: backpressure through the socket), and at most `max_inflight_bytes` of
-// READ/WRITE payload outstanding at once. Slot buffers grow on demand up to `slot_keep_bytes` and are then
-// reused, so ordinary I/O sizes allocate nothing in the steady state; a larger request gets a buffer that is
-// released when it completes, so 64 slots never pin 64 x 32 MiB.
+// READ/WRITE payload outstanding at once. Payloads up to kSmallPayloadBytes use a per-slot buffer that grows on
+// demand and is kept; larger ones up to `slot_keep_bytes` borrow a buffer of that size from a pool backed by
+// huge pages (cheaper for O_DIRECT, core/buffer_pool.h), which is kept for reuse too, so ordinary I/O sizes
+// allocate nothing in the steady state and the pool never holds more buffers than were in flight at once. A
+// larger request gets a buffer that is released when it completes, so 64 slots never pin 64 x 32 MiB.
 //
 // Lifetime: the object must outlive every request it submitted. run() waits for all of them before it
 // returns, except after request_stop() when the deadline passes; then drained() is false and the owner must
@@ -25,8 +27,8 @@
 #include <vector>
 
 #include "common/page_aligned_allocator.h"
-
 #include "common/unique_fd.h"
+#include "core/buffer_pool.h"
 #include "frontend/block_target.h"
 #include "frontend/nbd_export/nbd_handshake.h"
 
@@ -64,12 +66,18 @@ class Connection {
   const std::string& client() const { return client_; }
 
  private:
+  // Payloads above this come from the pool of `slot_keep_bytes` buffers (when they fit them).
+  static constexpr uint32_t kSmallPayloadBytes = 64u << 10;
+
   struct Slot {
     IoRequest req;
     Connection* conn = nullptr;
     uint64_t cookie = 0;
     uint32_t payload_bytes = 0;  // Counted against max_inflight_bytes.
-    std::vector<uint8_t, PageAlignedAllocator<uint8_t>> buffer;  // aligned: lets the backing store use O_DIRECT
+    // Aligned, so the backing store can use O_DIRECT. `buffer` holds small and oversized payloads; `pooled` is
+    // a buffer borrowed from big_buffers_ for the request in flight, or null.
+    std::vector<uint8_t, PageAlignedAllocator<uint8_t>> buffer;
+    uint8_t* pooled = nullptr;
     uint8_t reply[16];           // kSimpleReplyBytes
   };
 
@@ -104,6 +112,7 @@ class Connection {
   uint32_t inflight_ = 0;               // GUARDED_BY(slots_mu_)
   uint64_t inflight_bytes_ = 0;         // GUARDED_BY(slots_mu_)
   bool stop_requested_ = false;         // GUARDED_BY(slots_mu_)
+  BufferPool big_buffers_;              // GUARDED_BY(slots_mu_)
   std::chrono::steady_clock::time_point stop_deadline_;  // GUARDED_BY(slots_mu_)
 };
 
