@@ -148,12 +148,17 @@ args=(--file "$work/disk.img" --record "$work/memdev.ublk" --threads 2 --resourc
 start_server rec1 "${args[@]}"
 [ "$how" = new ] || fail "first start on a fresh record says '$how'"
 rec_dev=$dev
+# The id of the device deleted in step 2 is reused: wait (bounded) until the new device answers a read, so
+# fio does not open the node while the kernel still replaces it.
+dev_answers() { dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null; }
+for _ in $(seq 1 100); do dev_answers && break; sleep 0.2; done
+dev_answers || fail "$dev does not answer a read 20 s after it appeared"
 fio --name=recover --eta=never --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --ioengine=libaio \
   --direct=1 --size=16M --rate_iops=1000 --verify=crc32c --do_verify=1 --verify_fatal=1 --randrepeat=0 \
   --output="$work/fio-recover.txt" > /dev/null 2>&1 &
 fio_pid=$!
 sleep 2  # The write phase takes at least 4 s (rate_iops), however fast the machine.
-kill -0 "$fio_pid" 2>/dev/null || fail "fio finished before the kill; make the job bigger"
+kill -0 "$fio_pid" 2>/dev/null || fail "fio finished before the kill: $(tail -n 8 "$work/fio-recover.txt")"
 kill -KILL "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
