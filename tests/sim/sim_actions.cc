@@ -55,10 +55,19 @@ void World::random_action() {
     restart(n);
   } else if (r < 95) {
     clean_down(n);
-  } else if (r < 97) {
+  } else if (r < 96) {
     if (x.up()) {
       std::string why = x.replica->start_verify();
       trace("admin: node {} verify{}", n, why.empty() ? "" : ": refused: " + why);
+    }
+  } else if (r < 97) {
+    // invalidate on a connected, in-sync Secondary: it reconnects and is fully resynced from the peer.
+    if (x.up() && x.replica->role() == Role::Secondary) {
+      ReplicaStatus st = x.replica->status();
+      if (st.repl == ReplState::Established && st.disk == DiskState::UpToDate && st.peer_disk == DiskState::UpToDate) {
+        std::string why = x.replica->invalidate();
+        trace("admin: node {} invalidate{}", n, why.empty() ? "" : ": refused: " + why);
+      }
     }
   } else {
     resolve_standalone();

@@ -141,6 +141,7 @@ check_files "$MNT_beta" set1
 umount_device beta
 
 step "cut the link; beta keeps writing; alpha becomes Outdated"
+resync_sent_before=$(status_json beta | json_num resync-sent)
 link_cut alpha
 mount_device beta
 write_files "$MNT_beta" set2 4
@@ -162,6 +163,12 @@ wait_synced alpha
 wait_idle beta
 show_status alpha
 show_status beta
+# Only the blocks written while apart travel (the bitmap), not the device.
+resync_sent=$(($(status_json beta | json_num resync-sent) - resync_sent_before))
+data_size=$(status_json beta | json_num size)
+info "resync after the cut: $resync_sent bytes sent for a $data_size-byte device"
+[ "$resync_sent" -gt 0 ] || fail "no resync data was sent after the cut"
+[ "$resync_sent" -lt $((data_size / 2)) ] || fail "the resync after the cut sent $resync_sent bytes: not bitmap-based"
 compare_data_regions
 
 step "a node with a wrong shared secret is refused"
