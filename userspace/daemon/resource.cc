@@ -195,10 +195,14 @@ void Resource::call_fence_peer() {
 
 void Resource::fence_peer_exited() {
   int code = reap_watched_handler(fence_pidfd_.get());
+  log_info("handler fence-peer exited with {}", code);
+  finish_fence_peer(code);
+}
+
+void Resource::finish_fence_peer(int code) {
   loop_.remove(fence_pidfd_.get());
   fence_pidfd_.reset();
   fence_pid_ = 0;
-  log_info("handler fence-peer exited with {}", code);
   replica_->fence_peer_done(code);
 }
 
@@ -208,10 +212,7 @@ void Resource::check_fence_peer_timeout() {
   log_error("handler fence-peer did not finish within {} s; killing it", kFencePeerTimeoutMs / 1000);
   kill(fence_pid_, SIGKILL);
   reap_watched_handler(fence_pidfd_.get());
-  loop_.remove(fence_pidfd_.get());
-  fence_pidfd_.reset();
-  fence_pid_ = 0;
-  replica_->fence_peer_done(-ETIMEDOUT);
+  finish_fence_peer(-ETIMEDOUT);
 }
 
 Resource::~Resource() {

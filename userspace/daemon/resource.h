@@ -83,6 +83,7 @@ class Resource final : public Effects, public BlockTarget {
   static bool fencing_policy(const config::ResourceConfig& rc, Fencing* f, std::string* error);
   std::vector<std::string> handler_environment(std::string_view name) const;
   void fence_peer_exited();
+  void finish_fence_peer(int code);  // the handler is reaped: stop watching it, tell the core
   void check_fence_peer_timeout();
   static uint32_t al_extents(const config::ResourceConfig& rc);
   static bool split_brain_policy(const config::ResourceConfig& rc, SplitBrainPolicy* p, std::string* error);

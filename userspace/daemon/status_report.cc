@@ -25,6 +25,19 @@ std::string json_escape(const std::string& in) {
 
 bool syncing(const ReplicaStatus& r) { return r.repl == ReplState::SyncSource || r.repl == ReplState::SyncTarget; }
 
+// DRBD's names: PausedSyncS / PausedSyncT while the source holds the resync.
+std::string replication_state_name(const ReplicaStatus& r) {
+  if (r.resync_paused && r.repl == ReplState::SyncSource) return "PausedSyncS";
+  if (r.resync_paused && r.repl == ReplState::SyncTarget) return "PausedSyncT";
+  return std::string(to_string(r.repl));
+}
+
+// Seconds until the resync is done at the rate measured on the sync source; 0 when unknown.
+uint64_t resync_seconds_left(const ReplicaStatus& r) {
+  if (r.resync_rate_bytes_per_s == 0 || r.resync_total_bytes <= r.resync_done_bytes) return 0;
+  return (r.resync_total_bytes - r.resync_done_bytes) / r.resync_rate_bytes_per_s;
+}
+
 }  // namespace
 
 double percent_in_sync(const StatusSnapshot& s) {
@@ -35,13 +48,6 @@ double percent_in_sync(const StatusSnapshot& s) {
   }
   if (s.size_bytes == 0) return 100.0;
   return 100.0 * (1.0 - static_cast<double>(r.out_of_sync_bytes) / static_cast<double>(s.size_bytes));
-}
-
-// DRBD's names: PausedSyncS / PausedSyncT while the source holds the resync.
-std::string replication_state_name(const ReplicaStatus& r) {
-  if (r.resync_paused && r.repl == ReplState::SyncSource) return "PausedSyncS";
-  if (r.resync_paused && r.repl == ReplState::SyncTarget) return "PausedSyncT";
-  return std::string(to_string(r.repl));
 }
 
 std::string format_status_text(const StatusSnapshot& s) {
@@ -68,7 +74,7 @@ std::string format_status_text(const StatusSnapshot& s) {
                        std::min(done, 100.0));
     // Measured on the sync source: speed and time left, as /proc/drbd's "speed:" and "finish:".
     if (r.resync_rate_bytes_per_s > 0 && !r.resync_paused && r.resync_total_bytes > r.resync_done_bytes) {
-      uint64_t left = (r.resync_total_bytes - r.resync_done_bytes) / r.resync_rate_bytes_per_s;
+      uint64_t left = resync_seconds_left(r);
       out += fmt::format(" speed:{}K/s finish:{}:{:02}:{:02}", r.resync_rate_bytes_per_s / 1024, left / 3600,
                          left / 60 % 60, left % 60);
     }
@@ -119,9 +125,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       to_string(r.peer_disk), percent_in_sync(s), r.out_of_sync_bytes, r.bytes_sent, r.bytes_received,
       r.resync_total_bytes, r.resync_done_bytes, r.resync_bytes_sent, r.resync_bytes_received, r.resync_csum_equal_bytes, r.verify_total_bytes,
       r.verify_done_bytes, r.verify_out_of_sync_bytes, r.resync_paused ? "true" : "false", r.resync_rate_bytes_per_s,
-      r.resync_rate_bytes_per_s && r.resync_total_bytes > r.resync_done_bytes
-          ? (r.resync_total_bytes - r.resync_done_bytes) / r.resync_rate_bytes_per_s
-          : 0,
+      resync_seconds_left(r),
       r.ids.current,
       r.ids.bitmap, history);
 }
