@@ -95,6 +95,31 @@ for n in $HA_NODES; do ha_daemon_start "$n" heartbeat "$HEARTBEAT"; done
 mounted_on() { nsx "$1" awk -v p="$HA_WORK/mnt" '$2 == p { f = 1 } END { exit !f }' /proc/mounts; }
 primary_on() { [ "$(ha_adm "$1" role "$HA_RES" 2>/dev/null | cut -d/ -f1)" = Primary ]; }
 active_on() { mounted_on "$1" && primary_on "$1"; }
+# heartbeat ignores a standby request while either node is still in a resource transition ("Other side is
+# in flux"), e.g. just after the previous standby: wait until neither node reports a transition.
+rscstatus() { nsx "$1" timeout 10 cl_status rscstatus 2>/dev/null; }
+settled_one() {
+  local st
+  st=$(rscstatus "$1") && [ -n "$st" ] && [ "$st" != transition ]
+}
+settled() { settled_one 1 && settled_one 2; }
+# standby_to FROM TO: hb_standby on FROM until TO holds the resources (a request heartbeat dropped is
+# repeated; at most three tries, each bounded).
+standby_to() {
+  local from=$1 to=$2 try
+  for try in 1 2 3; do
+    wait_until 60 "heartbeat settled" settled || fail "heartbeat did not settle: n1 $(rscstatus 1), n2 $(rscstatus 2)"
+    nsx "$from" "$HB_STANDBY" all >/dev/null 2>&1 || fail "hb_standby failed on n$from"
+    if wait_until 60 "n$to holds the resources" active_on "$to"; then
+      info "n$to holds the resources; heartbeat resource status: n1 $(rscstatus 1), n2 $(rscstatus 2)"
+      wait_until 60 "heartbeat settled" settled ||
+        fail "heartbeat did not settle after the standby: n1 $(rscstatus 1), n2 $(rscstatus 2)"
+      return 0
+    fi
+    info "n$to did not take the resources (try $try); asking again"
+  done
+  fail "the resources did not move from n$from to n$to"
+}
 wait_until 90 "n1 holds the resources" active_on 1 || fail "heartbeat did not start the resources on n1"
 info "n1: $(ha_adm 1 status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
 echo "written on n1 by heartbeat's resources" | nsx 1 tee "$HA_WORK/mnt/hello.txt" >/dev/null
@@ -103,8 +128,7 @@ nsx 1 sh -c "cd '$HA_WORK/mnt' && sha256sum hello.txt random.bin" >"$HA_WORK/sum
 nsx 1 sync
 
 step "hb_standby on n1: the resources move to n2, with the files"
-nsx 1 "$HB_STANDBY" all >/dev/null 2>&1 || fail "hb_standby failed"
-wait_until 90 "n2 holds the resources" active_on 2 || fail "the resources did not move to n2"
+standby_to 1 2
 ! mounted_on 1 || fail "still mounted on n1"
 primary_on 1 && fail "n1 is still Primary"
 nsx 2 sh -c "cd '$HA_WORK/mnt' && sha256sum -c '$HA_WORK/sums'" | sed 's/^/    /' || fail "files differ on n2"
@@ -113,14 +137,21 @@ st=$(nsx 2 /etc/ha.d/resource.d/tandemdisk "$HA_RES" status || true)
 [ "$st" = "running (Primary)" ] || fail "tandemdisk status on n2 says '$st'"
 
 step "hb_standby on n2: back to n1"
-nsx 2 "$HB_STANDBY" all >/dev/null 2>&1 || fail "hb_standby failed"
-wait_until 90 "n1 holds the resources" active_on 1 || fail "the resources did not move back to n1"
+standby_to 2 1
 nsx 1 sh -c "cd '$HA_WORK/mnt' && sha256sum -c '$HA_WORK/sums'" | sed 's/^/    /' || fail "files differ on n1"
 
 step "heartbeat stops: resources released"
 # heartbeat daemonises; `heartbeat -k` signals the running one (its pid file in the node's /run) to release
-# its resources and exit.
-for n in 2 1; do nsx "$n" timeout 60 "$HEARTBEAT" -k >/dev/null 2>&1 || true; done
-wait_until 60 "unmounted on n1" eval '! mounted_on 1' || fail "heartbeat left the filesystem mounted"
+# its resources and exit. The idle node first, and n1 only once it has settled after n2 left: a shutdown
+# request that arrives during n1's takeover of n2's (empty) resource set is delayed by heartbeat, at worst
+# for its 120 s resource-activity limit, so the waits for n1 allow for that.
+hb_running() { nsx "$1" timeout 10 cl_status hbstatus >/dev/null 2>&1; }
+nsx 2 timeout 60 "$HEARTBEAT" -k >/dev/null 2>&1 || true
+wait_until 60 "heartbeat stopped on n2" eval '! hb_running 2' || fail "heartbeat did not stop on n2"
+wait_until 60 "heartbeat settled on n1" settled_one 1 || fail "heartbeat on n1 did not settle: $(rscstatus 1)"
+nsx 1 timeout 200 "$HEARTBEAT" -k >/dev/null 2>&1 || true
+wait_until 200 "unmounted on n1" eval '! mounted_on 1' || fail "heartbeat left the filesystem mounted"
+wait_until 60 "heartbeat stopped on n1" eval '! hb_running 1' || fail "heartbeat did not stop on n1"
+primary_on 1 && fail "n1 is still Primary after heartbeat stopped"
 for n in $HA_NODES; do ha_adm "$n" down "$HA_RES" || fail "down on n$n"; done
 echo "PASS"
