@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/attach.h"
 #include "tests/sim/sim_world.h"
@@ -238,6 +239,17 @@ void World::crash(int n) {
     model_[n].flushed(model_[n].floors());
   }
   x.disk.crash(&rng_);
+  if (x.al_pending) {
+    // An activity-log transaction in flight: the slot may be untouched, written, or torn (the newest slot of
+    // the ring; recovery must cope). The write it admits was never issued.
+    uint64_t fate = rng_.below(3);
+    uint8_t* slot = &x.meta.al_ring[(x.al_pending->tx.seq % meta::kAlSlots) * meta::kAlSlotBytes];
+    if (fate >= 1) x.write_al_transaction(x.al_pending->tx);
+    if (fate == 2) std::memset(slot + meta::kAlSlotBytes / 2, 0xA5, meta::kAlSlotBytes / 2);
+    trace("node {}: activity-log transaction {} in flight at the crash: {}", n, x.al_pending->tx.seq,
+          fate == 0 ? "not written" : fate == 1 ? "written" : "torn");
+    x.al_pending.reset();
+  }
   model_[n].crashed();
   x.replica.reset();
   x.ops.clear();
@@ -293,7 +305,11 @@ void World::clean_down(int n) {
     if (!why.empty()) fail(fmt::format("node {}: demote for down refused without app I/O: {}", n, why));
   }
   drop_connection(fmt::format("node {} going down", n));
-  while (!x.disk.pending().empty()) {
+  while (!x.disk.pending().empty() || x.al_pending) {
+    if (x.al_pending) {
+      al_done(n);
+      continue;
+    }
     size_t i = static_cast<size_t>(x.disk.next_index());
     uint64_t tag = x.disk.pending()[i].op.tag;
     int result = x.disk.complete(i, &rng_, 0);

@@ -6,6 +6,7 @@ namespace tandem::sim {
 
 void Node::submit_storage(const StorageOp& op) { world_->on_submit(id_, op); }
 void Node::send(const wire::Message& m) { world_->on_send(id_, m); }
+void Node::submit_al_transaction(uint64_t tag, const meta::AlTransaction& tx) { world_->on_al_submit(id_, tag, tx); }
 void Node::drop_connection(bool standalone, std::string_view reason) {
   // As the daemon: standalone takes effect at once, the connection is closed after the current event.
   if (standalone) replica->set_standalone(true);

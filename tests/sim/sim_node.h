@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,15 @@ class Node final : public Effects {
     meta::encode_al_slot(tx, &meta.al_ring[(tx.seq % meta::kAlSlots) * meta::kAlSlotBytes]);
     meta.clean = false;
   }
+  // Written (durably) when the World performs it, at done_at_us; a crash before that may leave the slot
+  // untouched, written or torn (World::crash).
+  void submit_al_transaction(uint64_t tag, const meta::AlTransaction& tx) override;
+  struct PendingAl {
+    uint64_t tag = 0;
+    meta::AlTransaction tx;
+    uint64_t done_at_us = 0;
+  };
+  std::optional<PendingAl> al_pending;
   void persist_bitmap(const DirtyBitmap& bm, uint64_t first_block, uint64_t blocks) override {
     meta.bitmap.resize(bm.words().size(), 0);
     for (uint64_t w = first_block / 64; w < (first_block + blocks + 63) / 64 && w < bm.words().size(); w++)

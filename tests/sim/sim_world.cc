@@ -64,7 +64,7 @@ void World::run() {
 }
 
 bool World::step(bool allow_actions) {
-  enum Kind { kDisk0, kDisk1, kNet0, kNet1, kConnect, kAction, kFence0, kFence1, kNone };
+  enum Kind { kDisk0, kDisk1, kNet0, kNet1, kConnect, kAction, kFence0, kFence1, kAl0, kAl1, kNone };
   Kind best = kNone;
   uint64_t best_t = 0;
   auto consider = [&](Kind k, uint64_t t) {
@@ -85,6 +85,8 @@ bool World::step(bool allow_actions) {
   if (connect_at_us_ != 0) consider(kConnect, connect_at_us_);
   for (int n = 0; n < 2; n++)
     if (fence_at_us_[n] != 0) consider(n == 0 ? kFence0 : kFence1, fence_at_us_[n]);
+  for (int n = 0; n < 2; n++)
+    if (nodes_[n]->al_pending) consider(n == 0 ? kAl0 : kAl1, nodes_[n]->al_pending->done_at_us);
   if (allow_actions && actions_left_ > 0) consider(kAction, next_action_us_);
   if (best == kNone) return false;
   now_us_ = std::max(now_us_, best_t);
@@ -109,6 +111,8 @@ bool World::step(bool allow_actions) {
       break;
     case kFence0:
     case kFence1: fence_peer_answer(best == kFence0 ? 0 : 1); break;
+    case kAl0:
+    case kAl1: al_done(best == kAl0 ? 0 : 1); break;
     case kAction:
       actions_left_--;
       random_action();
@@ -231,6 +235,22 @@ bool World::quiescent() const {
 
 void World::on_submit(int node, const StorageOp& op) {
   nodes_[node]->disk.submit(op, now_us_ + rng_.between(disk_latency_min_us_, disk_latency_max_us_));
+}
+
+void World::on_al_submit(int node, uint64_t tag, const meta::AlTransaction& tx) {
+  Node& x = *nodes_[node];
+  if (x.al_pending) fail(fmt::format("node {} submitted a second activity-log transaction while one is in flight", node));
+  x.al_pending = Node::PendingAl{tag, tx, now_us_ + rng_.between(disk_latency_min_us_, disk_latency_max_us_)};
+}
+
+// The transaction is on disk: the slot is written, then the core hears of it.
+void World::al_done(int node) {
+  Node& x = *nodes_[node];
+  Node::PendingAl p = *x.al_pending;
+  x.al_pending.reset();
+  x.write_al_transaction(p.tx);
+  trace("node {}: activity-log transaction {} written ({} update(s))", node, p.tx.seq, p.tx.updates.size());
+  x.replica->storage_done(p.tag, 0);
 }
 
 void World::on_send(int from, const wire::Message& m) {

@@ -59,6 +59,8 @@ class World {
 
   // ---- called by Node (Effects) ----
   void on_submit(int node, const StorageOp& op);
+  void on_al_submit(int node, uint64_t tag, const meta::AlTransaction& tx);
+  void al_done(int node);
   void on_send(int from, const wire::Message& m);
   void on_drop_request(int node, bool standalone, std::string_view reason);
   uint64_t new_uuid();

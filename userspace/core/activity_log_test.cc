@@ -171,6 +171,12 @@ struct Recorder final : Effects {
   void write_al_transaction(const meta::AlTransaction& tx) override {
     log.push_back("al:" + std::to_string(tx.updates.size()));
   }
+  // Performed when the test says so (al_done), so it can look at the write path meanwhile.
+  void submit_al_transaction(uint64_t tag, const meta::AlTransaction& tx) override {
+    log.push_back("al:" + std::to_string(tx.updates.size()));
+    al_tags.push_back(tag);
+  }
+  std::vector<uint64_t> al_tags;
   void persist_bitmap(const DirtyBitmap&, uint64_t first, uint64_t n) override {
     log.push_back("bm:" + std::to_string(first) + "+" + std::to_string(n));
   }
@@ -205,6 +211,10 @@ TEST(ReplicaActivityLog, TransactionBeforeTheWriteAndBitmapBeforeEviction) {
   w1.data = buf.data();
   w1.on_complete = &noop_done;
   r.app_request(&w1);
+  // The write waits for its transaction to be durable.
+  EXPECT_EQ(fx.log, (std::vector<std::string>{"al:1"}));
+  ASSERT_EQ(fx.al_tags.size(), 1u);
+  r.storage_done(fx.al_tags[0], 0);
   EXPECT_EQ(fx.log, (std::vector<std::string>{"al:1", "write"}));
   // The only extent is held: a write to another extent waits for it.
   IoRequest w2 = w1;
@@ -217,6 +227,9 @@ TEST(ReplicaActivityLog, TransactionBeforeTheWriteAndBitmapBeforeEviction) {
   EXPECT_EQ(fx.log, (std::vector<std::string>{"al:1", "write", "io"}));
   ASSERT_EQ(fx.io[1].kind, StorageOpKind::Flush);
   r.storage_done(fx.io[1].tag, 0);
+  EXPECT_EQ(fx.log, (std::vector<std::string>{"al:1", "write", "io", "bm:0+4", "al:1"}));
+  ASSERT_EQ(fx.al_tags.size(), 2u);
+  r.storage_done(fx.al_tags[1], 0);
   EXPECT_EQ(fx.log, (std::vector<std::string>{"al:1", "write", "io", "bm:0+4", "al:1", "write"}));
   // Same extent again: no metadata I/O.
   r.storage_done(fx.io[2].tag, 0);
@@ -225,6 +238,55 @@ TEST(ReplicaActivityLog, TransactionBeforeTheWriteAndBitmapBeforeEviction) {
   r.app_request(&w3);
   EXPECT_EQ(fx.log.back(), "write");
   EXPECT_EQ(fx.log.size(), 7u);
+}
+
+// While a transaction is being written, later writes wait behind the one it admits (in order, even to hot
+// extents), reads are served, and a failed transaction still lets the write go (the daemon reports it).
+TEST(ReplicaActivityLog, WritesWaitInOrderBehindATransactionInFlight) {
+  Recorder fx;
+  ReplicaConfig cfg;
+  cfg.data_size_bytes = 64 * 4096;
+  cfg.al_extents = 2;
+  cfg.al_extent_shift = 14;
+  PersistentState ps;
+  ps.consistent = ps.was_up_to_date = ps.peer_outdated = true;
+  Replica r(cfg, ps, &fx);
+  r.start_activity_log();
+  r.promote(true);
+  r.storage_done(fx.io[0].tag, 0);
+  fx.io.clear();
+  fx.log.clear();
+  std::vector<uint8_t> buf(4096, 1);
+  auto write_at = [&](uint64_t block) {
+    IoRequest w{};
+    w.op = IoOp::Write;
+    w.offset = block * 4096;
+    w.length = 4096;
+    w.data = buf.data();
+    w.on_complete = &noop_done;
+    return w;
+  };
+  IoRequest a = write_at(0), b = write_at(1), c = write_at(4);
+  r.app_request(&a);
+  ASSERT_EQ(fx.al_tags.size(), 1u);
+  r.storage_done(fx.al_tags[0], 0);
+  r.storage_done(fx.io[0].tag, 0);  // a is done: extent 0 is hot
+  fx.log.clear();
+  r.app_request(&c);  // extent 1 is cold: a transaction
+  r.app_request(&b);  // extent 0 is hot, but b came later: it waits
+  EXPECT_EQ(fx.log, (std::vector<std::string>{"al:1"}));
+  bool read_done = false;
+  IoRequest rd = write_at(8);
+  rd.op = IoOp::Read;
+  rd.on_complete = [](IoRequest* q, int) { *static_cast<bool*>(q->frontend_ctx) = true; };
+  rd.frontend_ctx = &read_done;
+  r.app_request(&rd);
+  ASSERT_EQ(fx.io.back().kind, StorageOpKind::Read);
+  r.storage_done(fx.io.back().tag, 0);
+  EXPECT_TRUE(read_done);
+  ASSERT_EQ(fx.al_tags.size(), 2u);
+  r.storage_done(fx.al_tags[1], -EIO);
+  EXPECT_EQ(fx.log, (std::vector<std::string>{"al:1", "io", "write", "write"}));
 }
 
 }  // namespace

@@ -53,8 +53,11 @@ class Effects {
   // Durably stores the persistent state before returning (metadata superblock write + sync).
   virtual void persist(const PersistentState& s) = 0;
   // Activity log (only when ReplicaConfig::al_extents > 0). Durably writes one AL transaction into its ring
-  // slot before returning: the write it admits is issued only afterwards.
+  // slot before returning (used at start, when the ring is rewritten).
   virtual void write_al_transaction(const meta::AlTransaction& tx) {}
+  // The same without blocking the loop: the transaction is durable when Replica::storage_done(tag, result)
+  // reports it. The core keeps at most one in flight and issues the write it admits only after it completed.
+  virtual void submit_al_transaction(uint64_t tag, const meta::AlTransaction& tx) = 0;
   // Durably writes the bitmap bits of blocks [first_block, first_block + blocks) (the implementation may
   // write more, e.g. whole 4 KiB pages) to the on-disk bitmap before returning. Called before an extent with
   // out-of-sync blocks leaves the activity log, and when bits are set outside it.

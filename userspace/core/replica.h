@@ -261,7 +261,7 @@ class Replica {
   void maybe_submit_peer_flushes();
   bool peer_receives_writes() const;
   // *held: the write holds AL extents; false with true return = oversize (range marked in the bitmap).
-  bool al_begin_write(uint64_t offset, uint64_t length, bool* held);
+  bool al_begin_write(IoRequest* req, bool* held);
   void free_app_write(uint32_t slot);
   // Bitmap bits set outside the activity log's extents must reach the on-disk bitmap at once.
   void persist_bitmap_range(uint64_t offset, uint64_t length);
@@ -330,6 +330,10 @@ class Replica {
   uint64_t al_waits_ = 0;
   bool al_flush_in_flight_ = false;
   uint64_t al_flush_token_ = 0;
+  // The write at the front of waiting_ that holds its AL extents and waits for their transaction to be durable
+  // (at most one transaction is in flight: waiting_ is served in order, so nothing else begins meanwhile).
+  IoRequest* al_tx_req_ = nullptr;
+  bool al_tx_in_flight_ = false;
   // Bitmap exchange at connect: a bitmap-based sync source starts only once it has ORed in the peer's bitmap.
   bool peer_bitmap_received_ = false;
   // The peer's non-zero bitmap words, held until BitmapDone so they join our bitmap and its on-disk copy at

@@ -98,18 +98,28 @@ void Replica::retry_waiting_writes() {
     for (const AppWrite& w : app_writes_) free_slot |= !w.used;
     if (!free_slot || write_conflicts(req->offset, req->length)) return;
     bool al_held = false;
-    if (!al_begin_write(req->offset, req->length, &al_held)) return;
+    if (req == al_tx_req_) {
+      // Its extents are taken; it goes once their transaction is durable.
+      if (al_tx_in_flight_) return;
+      al_tx_req_ = nullptr;
+      al_held = true;
+    } else if (!al_begin_write(req, &al_held)) {
+      return;
+    }
     waiting_.pop_front();
     start_write(req, al_held);
   }
 }
 
-// Takes the activity-log extents of a write; false = wait (every candidate extent is held by a write in flight).
-// A cold extent is recorded on disk now, before the write goes anywhere: after a crash the AL must cover every
-// block that may differ between the nodes.
-bool Replica::al_begin_write(uint64_t offset, uint64_t length, bool* held) {
+// Takes the activity-log extents of a write; false = wait (every candidate extent is held by a write in flight,
+// or the extents' transaction is being written). A cold extent is recorded on disk before the write goes
+// anywhere: after a crash the AL must cover every block that may differ between the nodes. The transaction is
+// written asynchronously (the loop goes on serving completions and the peer meanwhile); the write keeps its
+// extents and starts when Effects reports the transaction durable.
+bool Replica::al_begin_write(IoRequest* req, bool* held) {
   *held = false;
   if (!al_) return true;
+  uint64_t offset = req->offset, length = req->length;
   meta::AlTransaction tx;
   std::vector<uint32_t> evicted;
   switch (al_->begin(offset, length, &tx, &evicted)) {
@@ -139,9 +149,11 @@ bool Replica::al_begin_write(uint64_t offset, uint64_t length, bool* held) {
         uint64_t n = al_->extent_bytes() / DirtyBitmap::kBlockBytes;
         if (bitmap_.any_in(first, n)) fx_->persist_bitmap(bitmap_, first, std::min(n, bitmap_.blocks() - first));
       }
-      fx_->write_al_transaction(tx);
-      *held = true;
-      return true;
+      TANDEM_CHECK(!al_tx_in_flight_ && al_tx_req_ == nullptr);
+      al_tx_req_ = req;
+      al_tx_in_flight_ = true;
+      fx_->submit_al_transaction(make_tag(tags::kAlTransaction, tx.seq), tx);
+      return false;  // started by retry_waiting_writes once the transaction is durable
   }
   return true;
 }
@@ -290,6 +302,15 @@ void Replica::storage_done(uint64_t tag, int result) {
       // A failed flush leaves the extents in the AL (they are retried with the next flush).
       if (result < 0) log_error("data flush before an activity-log update failed: {}", strerror(-result));
       else al_->flushed(al_flush_token_);
+      retry_waiting_writes();
+      return;
+    case tags::kAlTransaction:
+      TANDEM_CHECK(al_tx_in_flight_);
+      al_tx_in_flight_ = false;
+      // A failed transaction is the daemon's to report (it stops claiming the AL is kept, so a crash then
+      // means a full resync); the write it admits goes ahead: failing application I/O for a metadata problem
+      // helps nobody.
+      (void)result;
       retry_waiting_writes();
       return;
     case tags::kSyncTargetFlush:

@@ -16,6 +16,7 @@ inline constexpr uint8_t kVerifyRead = 8;      // our half of a verify request w
 inline constexpr uint8_t kPeerVerifyRead = 9;  // the peer's verify request
 inline constexpr uint8_t kAlFlush = 10;        // data flush before an activity-log eviction
 inline constexpr uint8_t kPromoteFlush = 11;   // data flush before becoming Primary
+inline constexpr uint8_t kAlTransaction = 12;  // an activity-log transaction written to its ring slot
 inline uint8_t kind(uint64_t tag) { return static_cast<uint8_t>(tag >> 56); }
 inline uint64_t index(uint64_t tag) { return tag & ((1ULL << 56) - 1); }
 }  // namespace tandem::tags

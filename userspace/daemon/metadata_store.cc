@@ -98,4 +98,10 @@ bool MetadataStore::write_al(const meta::AlTransaction& tx, std::string* error) 
                              error) == 0;
 }
 
+void MetadataStore::encode_al(const meta::AlTransaction& tx, uint8_t block[meta::kAlSlotBytes],
+                              uint64_t* offset) const {
+  meta::encode_al_slot(tx, block);
+  *offset = md_.layout.al_offset_bytes + (tx.seq % meta::kAlSlots) * meta::kAlSlotBytes;
+}
+
 }  // namespace tandem

@@ -33,6 +33,9 @@ class MetadataStore {
   // set_activity_log(true) is called, every superblock written says the AL is kept (kFlagActivityLog).
   bool load_al(AlOnDisk* al, std::string* error);
   bool write_al(const meta::AlTransaction& tx, std::string* error);
+  // For writing a transaction elsewhere (DsyncWriter): its encoded ring slot and where it goes on md_fd().
+  void encode_al(const meta::AlTransaction& tx, uint8_t block[meta::kAlSlotBytes], uint64_t* offset) const;
+  int md_fd() const { return md_.md_fd.get(); }
   void set_activity_log(bool on) { al_on_ = on; }
   const meta::Superblock& superblock() const { return md_.sb; }
 

@@ -283,6 +283,8 @@ bool Resource::start(std::string* error) {
   unlink_device();
 
   loop_.add(storage_.event_fd(), EPOLLIN, [this](uint32_t) { reap_storage(); });
+  if (!al_writer_.open(md_.md_fd(), error)) return false;
+  loop_.add(al_writer_.event_fd(), EPOLLIN, [this](uint32_t) { reap_al_writes(); });
   loop_.set_tick([this] { on_tick(); });
   loop_.set_before_wait([this] {
     replica_->send_queue_drained();  // cheap when nothing waits
@@ -341,6 +343,7 @@ void Resource::reap_storage() {
 
 void Resource::on_tick() {
   connector_->tick();
+  al_writer_.kick();
   replica_->tick(EventLoop::now_ms());
   check_fence_peer_timeout();
   for (size_t i = 0; i < tick_waiters_.size();) {
@@ -364,15 +367,32 @@ void Resource::persist(const PersistentState& s) {
 
 void Resource::write_al_transaction(const meta::AlTransaction& tx) {
   std::string err;
-  if (!md_.write_al(tx, &err)) {
-    // The write it admits goes ahead (failing application I/O for a metadata problem helps nobody), but a
-    // later crash can no longer be bounded: say so, and stop claiming the AL is kept.
-    if (!metadata_failed_) log_error("activity-log write failed: {}", err);
-    metadata_failed_ = true;
-    md_.set_activity_log(false);
-    std::string e2;
-    md_.save_state(replica_->persistent(), true, &e2);
-  }
+  if (!md_.write_al(tx, &err)) al_write_failed(err);
+}
+
+void Resource::submit_al_transaction(uint64_t tag, const meta::AlTransaction& tx) {
+  uint8_t block[meta::kAlSlotBytes];
+  uint64_t offset = 0;
+  md_.encode_al(tx, block, &offset);
+  al_writer_.submit(tag, offset, block, meta::kAlSlotBytes);  // the core keeps one in flight
+}
+
+void Resource::reap_al_writes() {
+  al_writer_.reap([this](uint64_t tag, int result) {
+    if (result < 0) al_write_failed(fmt::format("writing the activity log: {}", strerror(-result)));
+    replica_->storage_done(tag, result);
+  });
+  connector_->kick();
+}
+
+// The write a transaction admits goes ahead (failing application I/O for a metadata problem helps nobody), but
+// a later crash can no longer be bounded: say so, and stop claiming the AL is kept.
+void Resource::al_write_failed(const std::string& err) {
+  if (!metadata_failed_) log_error("activity-log write failed: {}", err);
+  metadata_failed_ = true;
+  md_.set_activity_log(false);
+  std::string e2;
+  md_.save_state(replica_->persistent(), true, &e2);
 }
 
 void Resource::persist_bitmap(const DirtyBitmap& bitmap, uint64_t first_block, uint64_t blocks) {

@@ -23,6 +23,7 @@
 #include "frontend/kernel_nbd/kernel_nbd_frontend.h"
 #include "frontend/nbd_export/nbd_export.h"
 #include "frontend/ublk/ublk_frontend.h"
+#include "io/dsync_writer.h"
 #include "io/uring_storage.h"
 
 namespace tandem {
@@ -68,6 +69,7 @@ class Resource final : public Effects, public BlockTarget {
   void complete(IoRequest* req, int result) override { req->complete(result); }
   void persist(const PersistentState& s) override;
   void write_al_transaction(const meta::AlTransaction& tx) override;
+  void submit_al_transaction(uint64_t tag, const meta::AlTransaction& tx) override;
   void persist_bitmap(const DirtyBitmap& bitmap, uint64_t first_block, uint64_t blocks) override;
   void drop_connection(bool standalone, std::string_view reason) override;
   uint64_t new_uuid() override;
@@ -90,6 +92,8 @@ class Resource final : public Effects, public BlockTarget {
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
   void on_tick();
   void reap_storage();
+  void reap_al_writes();
+  void al_write_failed(const std::string& err);
   StatusSnapshot snapshot() const;
   // Runs `work` on a helper thread, then `done` on the loop thread.
   bool run_admin_task(std::function<void()> work, std::function<void()> done);
@@ -110,6 +114,7 @@ class Resource final : public Effects, public BlockTarget {
   const config::HostConfig* peer_ = nullptr;
   EventLoop loop_;
   MetadataStore md_;
+  DsyncWriter al_writer_;  // activity-log transactions, off the loop thread (after md_: uses its descriptor)
   UringStorage storage_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<PeerConnector> connector_;

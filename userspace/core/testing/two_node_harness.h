@@ -23,6 +23,12 @@ class SimNode final : public Effects {
   SimNode(Cluster* c, int index, uint64_t size_bytes) : cluster_(c), index_(index), disk(size_bytes, 0) {}
 
   void submit_storage(const StorageOp& op) override { pending_io.push_back(op); }
+  // An activity-log transaction is one more pending operation for the scheduler (recorded, no data).
+  void submit_al_transaction(uint64_t tag, const meta::AlTransaction& tx) override {
+    al_tx_tags.push_back(tag);
+    al_transactions.push_back(tx);
+    pending_io.push_back({StorageOpKind::Flush, tag, 0, 0, nullptr, false});
+  }
   void send(const wire::Message& m) override;
   void complete(IoRequest* req, int result) override { req->complete(result); }
   void persist(const PersistentState& s) override {
@@ -54,7 +60,9 @@ class SimNode final : public Effects {
       case StorageOpKind::Write: std::memcpy(&disk[op.offset], op.buf, op.length); break;
       case StorageOpKind::Trim:
       case StorageOpKind::WriteZeroes: std::memset(&disk[op.offset], 0, op.length); break;
-      case StorageOpKind::Flush: flushes++; break;
+      case StorageOpKind::Flush:
+        if (std::erase(al_tx_tags, op.tag) == 0) flushes++;
+        break;
     }
     replica->storage_done(op.tag, result);
   }
@@ -68,6 +76,8 @@ class SimNode final : public Effects {
   PersistentState persisted;
   int persists = 0;
   int flushes = 0;
+  std::vector<uint64_t> al_tx_tags;                  // AL transactions submitted, not yet performed
+  std::vector<meta::AlTransaction> al_transactions;  // every AL transaction submitted
   int promote_result = -1;
   std::string promote_message;
   bool want_standalone = false;
