@@ -365,26 +365,11 @@ ha_prepare_database() {
 # promoted instance and started after promotion.
 ha_start_cluster() {
   local name=$1
-  ha_cluster_config "$name"
-  for n in $HA_NODES; do ha_cluster_start "$n"; done
-  wait_until 90 "both nodes Online" ha_both_online 1 || fail "the cluster did not form"
-  HA_OCF_LINK=/usr/lib/ocf/resource.d/tandem
-  if [ -e "$HA_OCF_LINK" ] || [ -L "$HA_OCF_LINK" ]; then
-    HA_OCF_LINK=""  # installed by someone else: use it as it is
-    info "using the installed /usr/lib/ocf/resource.d/tandem"
-  else
-    ln -s "$TANDEM_SOURCE_DIR/tools/ha/ocf" "$HA_OCF_LINK"
-  fi
-  cat >"$HA_WORK/cluster.crm" <<CRM
-property stonith-enabled=false dc-deadtime=5s
-rsc_defaults resource-stickiness=100
-primitive tandem_$HA_RES ocf:tandem:tandem \\
-  params tandem_resource=$HA_RES tandemconf=$HA_CONF tandemadm=$TANDEMADM \\
-  op monitor interval=5s role=Promoted timeout=20s op monitor interval=6s role=Unpromoted timeout=20s \\
-  op start timeout=60s interval=0 op stop timeout=60s interval=0 \\
-  op promote timeout=110s interval=0 op demote timeout=60s interval=0 op notify timeout=30s interval=0
-clone tandem_${HA_RES}_clone tandem_$HA_RES \\
-  meta promotable=true promoted-max=1 promoted-node-max=1 clone-max=2 clone-node-max=1 notify=true
+  ha_cluster_up "$name"
+  {
+    echo "property stonith-enabled=false dc-deadtime=5s"
+    ha_tandem_clone_crm
+    cat <<CRM
 primitive fs ocf:heartbeat:Filesystem \\
   params device=$HA_DEV_DIR/$HA_RES directory=$HA_WORK/mnt fstype=ext4 \\
   op monitor interval=10s timeout=40s op start timeout=60s interval=0 op stop timeout=60s interval=0
@@ -398,8 +383,91 @@ group gdb fs vip db
 colocation gdb-with-promoted inf: gdb tandem_${HA_RES}_clone:Promoted
 order promote-then-gdb Mandatory: tandem_${HA_RES}_clone:promote gdb:start
 CRM
-  nsx 1 crm configure load update "$HA_WORK/cluster.crm" >"$HA_WORK/crm-load.out" 2>&1 ||
+  } >"$HA_WORK/cluster.crm"
+  ha_load_crm "$HA_WORK/cluster.crm"
+}
+
+# ha_cluster_up NAME: Corosync + Pacemaker on both nodes, and ocf:tandem:tandem from the source tree.
+ha_cluster_up() {
+  ha_cluster_config "$1"
+  for n in $HA_NODES; do ha_cluster_start "$n"; done
+  wait_until 90 "both nodes Online" ha_both_online 1 || fail "the cluster did not form"
+  HA_OCF_LINK=/usr/lib/ocf/resource.d/tandem
+  if [ -e "$HA_OCF_LINK" ] || [ -L "$HA_OCF_LINK" ]; then
+    HA_OCF_LINK=""  # installed by someone else: use it as it is
+    info "using the installed /usr/lib/ocf/resource.d/tandem"
+  else
+    ln -s "$TANDEM_SOURCE_DIR/tools/ha/ocf" "$HA_OCF_LINK"
+  fi
+}
+
+# The tandem resource as a promotable clone, in crm syntax (on stdout).
+ha_tandem_clone_crm() {
+  cat <<CRM
+rsc_defaults resource-stickiness=100
+primitive tandem_$HA_RES ocf:tandem:tandem \\
+  params tandem_resource=$HA_RES tandemconf=$HA_CONF tandemadm=$TANDEMADM \\
+  op monitor interval=5s role=Promoted timeout=20s op monitor interval=6s role=Unpromoted timeout=20s \\
+  op start timeout=60s interval=0 op stop timeout=60s interval=0 \\
+  op promote timeout=110s interval=0 op demote timeout=60s interval=0 op notify timeout=30s interval=0
+clone tandem_${HA_RES}_clone tandem_$HA_RES \\
+  meta promotable=true promoted-max=1 promoted-node-max=1 clone-max=2 clone-node-max=1 notify=true
+CRM
+}
+
+ha_load_crm() {
+  nsx 1 crm configure load update "$1" >"$HA_WORK/crm-load.out" 2>&1 ||
     fail "crm configure load: $(cat "$HA_WORK/crm-load.out")"
+}
+
+# The lab's power switch for STONITH: fence agent stonith:fence_tandemlab (tests/system/lib/fence_tandemlab,
+# linked into /usr/sbin for the run) writes requests into HA_WORK/pdu/; ha_pdu_serve, in the background of
+# the test, powers the node off (ha_node_crash) and answers. A request whose agent died meanwhile (its node
+# was powered off first) is dropped, as a command never sent. Every action is logged in HA_WORK/pdu/log.
+HA_FENCE_LINK="" HA_PDU_PID=""
+ha_pdu_start() {
+  mkdir -p "$HA_WORK/pdu"
+  : >"$HA_WORK/pdu/log"
+  HA_FENCE_LINK=/usr/sbin/fence_tandemlab
+  if [ -e "$HA_FENCE_LINK" ] || [ -L "$HA_FENCE_LINK" ]; then
+    HA_FENCE_LINK=""  # installed by someone else (another lab test): use it as it is
+  else
+    ln -s "$TANDEM_SOURCE_DIR/tests/system/lib/fence_tandemlab" "$HA_FENCE_LINK"
+  fi
+  ha_pdu_serve &
+  HA_PDU_PID=$!
+}
+ha_pdu_serve() {
+  local req base n pid
+  set +e
+  while [ ! -e "$HA_WORK/pdu/stop" ]; do
+    for req in "$HA_WORK"/pdu/req.n[12].*; do
+      case $req in *'*'* | *.tmp | *.done) continue ;; esac
+      base=${req##*/}
+      n=${base#req.n}
+      n=${n%%.*}
+      pid=${base##*.}
+      if kill -0 "$pid" 2>/dev/null; then
+        echo "$(date +%T) off n$n (agent $pid)" >>"$HA_WORK/pdu/log"
+        ha_node_crash "$n" >/dev/null 2>&1
+        touch "$HA_WORK/pdu/off.n$n" "$req.done"
+      else
+        echo "$(date +%T) dropped a request for n$n: its agent $pid is gone" >>"$HA_WORK/pdu/log"
+      fi
+      rm -f "$req"
+    done
+    sleep 0.2
+  done
+}
+# ha_pdu_fenced N: how many times the switch powered node N off.
+ha_pdu_fenced() { grep -c " off n$1 " "$HA_WORK/pdu/log" 2>/dev/null || true; }
+ha_pdu_stop() {
+  [ -n "$HA_PDU_PID" ] || return 0
+  touch "$HA_WORK/pdu/stop"
+  timeout 10 tail --pid="$HA_PDU_PID" -f /dev/null || kill "$HA_PDU_PID" 2>/dev/null
+  HA_PDU_PID=""
+  [ -n "$HA_FENCE_LINK" ] && [ -L "$HA_FENCE_LINK" ] && rm -f "$HA_FENCE_LINK"
+  HA_FENCE_LINK=""
 }
 
 CLIENT_PID=""
@@ -447,6 +515,7 @@ check_acked() {
 ha_cleanup() {
   set +eu
   local n
+  ha_pdu_stop
   for n in $HA_NODES; do [ -e "/run/netns/$(ha_netns "$n")" ] && ha_remember_loop "$n"; done
   for n in $HA_NODES; do
     [ -e "/run/netns/$(ha_netns "$n")" ] || continue
