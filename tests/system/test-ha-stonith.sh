@@ -145,6 +145,9 @@ start_writer 1
 wait_until 30 "lines acknowledged" acked_at_least 20 || fail "the writer does not write"
 ha_node_crash 2
 info "n2 powered off at $(date +%T) with $(acked_count) lines acknowledged"
+# fence_n2 waits 10 s before it powers anything off, so the freeze is long enough to be seen.
+wait_until 30 "n1's writes frozen (suspended:fencing)" frozen 1 || fail "n1 did not freeze its writes"
+info "n1 froze its writes at $(date +%T) with $(acked_count) lines acknowledged"
 wait_until 60 "the switch fenced n2 for the cluster" fenced_at_least 2 1 ||
   fail "the cluster did not fence n2"
 before=$(acked_count)
