@@ -48,7 +48,7 @@ class DsyncWriter {
     uint64_t offset = 0;
     uint32_t length = 0;
     uint32_t done = 0;
-    alignas(4096) std::array<uint8_t, kMaxBlockBytes> buf{};
+    std::array<uint8_t, kMaxBlockBytes> buf{};  // the metadata descriptor is buffered: no alignment needed
   };
   void issue(unsigned slot);
 
