@@ -12,7 +12,7 @@ int run_secondary(const CommandArgs& args) {
   boost::program_options::options_description none;
   boost::program_options::variables_map vm;
   parse_command_options(kCommand_secondary, args, none, nullptr, &vm);
-  return send_and_print(args, "secondary", kControlTimeoutMs, true);
+  return send_and_print(args, "secondary", kControlLongTimeoutMs, true);  // removes the device: may take long
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ inline constexpr int kExitRefused = 11;   // the daemon refused a state change (
 inline constexpr size_t kControlMaxRequestBytes = 4096;
 inline constexpr size_t kControlMaxResponseBytes = 1 << 20;
 inline constexpr int kControlTimeoutMs = 10'000;
-// primary (creates the device) and down (demote, flush, save metadata) may legitimately take long.
+// primary (creates the device), secondary (removes it) and down (demote, flush, save metadata) may
+// legitimately take long.
 inline constexpr int kControlLongTimeoutMs = 120'000;
 
 // Files of one resource in the run directory.
