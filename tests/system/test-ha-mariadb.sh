@@ -42,13 +42,7 @@ on_exit() {
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -z "$DIAG_DONE" ] && [ -n "$HA_WORK" ]; then
     DIAG_DONE=1
     echo "=== diagnostics (exit status $rc)"
-    for n in $HA_NODES; do
-      echo "--- n$n crm_mon"; nsx "$n" crm_mon -1 2>&1 | sed 's/^/    /'
-      echo "--- n$n tandem status"; ha_adm "$n" status "$HA_RES" 2>&1 | sed 's/^/    /'
-      echo "--- n$n tandem log"; tail -n 40 "$(ha_state "$n")/run_tandem/$HA_RES.log" 2>/dev/null | sed 's/^/    /'
-      echo "--- n$n pacemaker (tandem/fence lines)"
-      grep -hE "tandem|fence" "$(ha_state "$n")"/var_log_pacemaker/pacemaker.log 2>/dev/null | tail -n 25 | sed 's/^/    /'
-    done
+    ha_diagnostics
   fi
   stop_client
   ha_cleanup
@@ -57,15 +51,6 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# wait_resynced N: node N's tandem is back, resynced, and the fencing constraint is gone.
-wait_resynced() {
-  local n=$1
-  wait_until 180 "tandem UpToDate/UpToDate on n$n" both_uptodate_on "$n" ||
-    fail "n$n: tandem dstate '$(tandem_dstate "$n")'"
-  wait_until 60 "fencing constraint removed" no_fence_constraint "$n" || fail "the fencing constraint stayed"
-  info "n$n: $(ha_adm "$n" status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
-}
 
 # ------------------------------------------------------------------------------------------------------
 step "two cluster nodes as namespaces"
@@ -85,7 +70,7 @@ A=$(active_node 1)
 B=$((3 - A))
 info "database active on n$A"
 nsx 1 crm_mon -1 | sed -n '/Node List/,$p' | sed 's/^/    /'
-wait_resynced "$B"
+ha_wait_resynced "$B"
 
 step "1. standby of the active node n$A"
 start_client "$B"
@@ -98,7 +83,7 @@ check_acked "$B"
 info "n$B: $(ha_adm "$B" status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
 has_fence_constraint "$B" && info "fencing constraint in place while n$A is away"
 nsx "$B" crm_attribute -N "n$A" -n standby -v off
-wait_resynced "$A"
+ha_wait_resynced "$A"
 
 A=$B
 B=$((3 - A))
@@ -115,7 +100,7 @@ info "n$B: $(ha_adm "$B" status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
 info "n$A boots again and rejoins"
 ha_cluster_start "$A"
 wait_until 90 "both nodes Online" ha_both_online "$B" || fail "n$A did not rejoin"
-wait_resynced "$A"
+ha_wait_resynced "$A"
 
 A=$B
 B=$((3 - A))
@@ -135,7 +120,7 @@ info "power-cycling n$A (what STONITH would do), then it rejoins"
 ha_node_crash "$A"
 ha_cluster_start "$A"
 wait_until 90 "both nodes Online" ha_both_online "$B" || fail "n$A did not rejoin"
-wait_resynced "$A"
+ha_wait_resynced "$A"
 
 step "all resources stopped: both replicas identical"
 nsx "$B" crm_attribute -t crm_config -n stop-all-resources -v true

@@ -39,15 +39,7 @@ on_exit() {
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -z "$DIAG_DONE" ] && [ -n "$HA_WORK" ]; then
     DIAG_DONE=1
     echo "=== diagnostics (exit status $rc)"
-    echo "--- power switch log"; sed 's/^/    /' "$HA_WORK/pdu/log" 2>/dev/null
-    for n in $HA_NODES; do
-      echo "--- n$n crm_mon"; nsx "$n" crm_mon -1 2>&1 | sed 's/^/    /'
-      echo "--- n$n fencing history"; nsx "$n" stonith_admin --history '*' 2>&1 | sed 's/^/    /'
-      echo "--- n$n tandem status"; ha_adm "$n" status "$HA_RES" 2>&1 | sed 's/^/    /'
-      echo "--- n$n tandem log"; tail -n 30 "$(ha_state "$n")/run_tandem/$HA_RES.log" 2>/dev/null | sed 's/^/    /'
-      echo "--- n$n pacemaker (tandem/fence lines)"
-      grep -hE "tandem|fence" "$(ha_state "$n")"/var_log_pacemaker/pacemaker.log 2>/dev/null | tail -n 25 | sed 's/^/    /'
-    done
+    ha_diagnostics
   fi
   stop_writer
   ha_cleanup
@@ -88,12 +80,6 @@ check_acked() {
 fs_on() { ha_started_on "$1" fs "n$1"; }
 active_fs_node() { ha_resource_line 1 fs | grep -oE 'Started n[12]' | grep -oE '[12]$' || true; }
 frozen() { ha_adm "$1" status "$HA_RES" 2>/dev/null | grep -q "suspended:fencing"; }
-wait_resynced() {
-  local n=$1
-  wait_until 180 "tandem UpToDate/UpToDate on n$n" both_uptodate_on "$n" ||
-    fail "n$n: tandem dstate '$(tandem_dstate "$n")'"
-  wait_until 60 "fencing constraint removed" no_fence_constraint "$n" || fail "the fencing constraint stayed"
-}
 # boot N: the node's power comes back; its cluster stack starts and it rejoins.
 boot() {
   rm -f "$HA_WORK/pdu/off.n$1"
@@ -105,14 +91,7 @@ boot() {
 step "two cluster nodes as namespaces, a tandem resource with a filesystem"
 ha_setup stn 26 stdisk
 ha_write_configs "stonith-test-$$"
-for n in $HA_NODES; do
-  truncate -s 256M "$HA_WORK/n$n.img"
-  ha_adm "$n" create-md "$HA_RES" >/dev/null || fail "create-md on n$n"
-  ha_adm "$n" up "$HA_RES" || fail "up on n$n"
-done
-ha_adm 1 wait-connect "$HA_RES" --timeout 30 >/dev/null || fail "the nodes did not connect"
-ha_adm 1 new-current-uuid "$HA_RES" --clear-bitmap || fail "new-current-uuid --clear-bitmap"
-ha_adm 1 primary "$HA_RES" || fail "primary on n1"
+ha_new_resource 256M
 nsx 1 mkfs.ext4 -q -F "$HA_DEV_DIR/$HA_RES" || fail "mkfs.ext4"
 ha_adm 1 secondary "$HA_RES" || fail "secondary"
 for n in $HA_NODES; do ha_adm "$n" down "$HA_RES" || fail "down on n$n"; done
@@ -137,8 +116,7 @@ CRM
 } >"$HA_WORK/cluster.crm"
 ha_load_crm "$HA_WORK/cluster.crm"
 wait_until 180 "the filesystem started on n1" fs_on 1 || fail "the filesystem did not start on n1"
-wait_resynced 2
-info "n1: $(ha_adm 1 status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
+ha_wait_resynced 2
 
 step "1. the passive node n2 loses power: the Primary freezes until the cluster has fenced n2"
 start_writer 1
@@ -159,7 +137,7 @@ grep -q "peer n2 was fenced" "$(ha_state 1)/run_tandem/$HA_RES.log" 2>/dev/null 
 has_fence_constraint 1 || fail "no fencing constraint while n2 is away"
 info "n1: $(ha_adm 1 status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
 boot 2
-wait_resynced 1
+ha_wait_resynced 1
 stop_writer
 check_acked 1
 
@@ -176,7 +154,7 @@ stop_writer
 check_acked 2
 info "n2: $(ha_adm 2 status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
 boot 1
-wait_resynced 2
+ha_wait_resynced 2
 
 step "all resources stopped: both replicas identical"
 nsx 2 crm_attribute -t crm_config -n stop-all-resources -v true

@@ -52,14 +52,7 @@ resource $HA_RES {
     on n2 { node-id 1; address $(ha_ip 2):7789; device $HA_DEV_DIR/$HA_RES minor 1; disk $HA_WORK/n2.img; meta-disk internal; }
 }
 CONF
-for n in $HA_NODES; do
-  truncate -s 128M "$HA_WORK/n$n.img"
-  ha_adm "$n" create-md "$HA_RES" >/dev/null || fail "create-md on n$n"
-  ha_adm "$n" up "$HA_RES" || fail "up on n$n"
-done
-ha_adm 1 wait-connect "$HA_RES" --timeout 30 >/dev/null || fail "the nodes did not connect"
-ha_adm 1 new-current-uuid "$HA_RES" --clear-bitmap || fail "new-current-uuid --clear-bitmap"
-ha_adm 1 primary "$HA_RES" || fail "primary"
+ha_new_resource 128M
 nsx 1 mkfs.ext4 -q -F "$HA_DEV_DIR/$HA_RES" || fail "mkfs.ext4"
 ha_adm 1 secondary "$HA_RES" || fail "secondary"
 

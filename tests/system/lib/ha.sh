@@ -329,13 +329,12 @@ socket=/run/mysqld/mysqld.sock
 CNF
 }
 
-# ha_prepare_database: metadata on both nodes, the initial sync skipped (both backing files are zero),
-# ext4 and an empty MariaDB with database `probe` (table t, user probe/probe) created on n1; then both
-# daemons are stopped again, for the cluster to start.
-ha_prepare_database() {
+# ha_new_resource SIZE: zeroed backing files of SIZE, metadata and `up` on both nodes, connected, the initial
+# sync skipped (both backing files are zero); n1 is left Primary.
+ha_new_resource() {
   local n
   for n in $HA_NODES; do
-    truncate -s 512M "$HA_WORK/n$n.img"
+    truncate -s "$1" "$HA_WORK/n$n.img"
     ha_adm "$n" create-md "$HA_RES" >/dev/null || fail "create-md on n$n"
     ha_adm "$n" up "$HA_RES" || fail "up on n$n"
   done
@@ -343,6 +342,38 @@ ha_prepare_database() {
   ha_adm 1 new-current-uuid "$HA_RES" --clear-bitmap || fail "new-current-uuid --clear-bitmap"
   wait_until 20 "both UpToDate" both_uptodate_on 1 || fail "not UpToDate: $(tandem_dstate 1)"
   ha_adm 1 primary "$HA_RES" || fail "primary on n1"
+}
+
+# ha_wait_resynced N: node N's tandem is back, resynced, and the fencing constraint is gone.
+ha_wait_resynced() {
+  local n=$1
+  wait_until 180 "tandem UpToDate/UpToDate on n$n" both_uptodate_on "$n" ||
+    fail "n$n: tandem dstate '$(tandem_dstate "$n")'"
+  wait_until 60 "fencing constraint removed" no_fence_constraint "$n" || fail "the fencing constraint stayed"
+  info "n$n: $(ha_adm "$n" status "$HA_RES" | tr '\n' ' ' | tr -s ' ')"
+}
+
+# ha_diagnostics: what a failed cluster test shows of each node (crm_mon, fencing history, tandem status and
+# log, pacemaker's tandem and fence lines).
+ha_diagnostics() {
+  local n
+  [ -s "$HA_WORK/pdu/log" ] && { echo "--- power switch log"; sed 's/^/    /' "$HA_WORK/pdu/log"; }
+  for n in $HA_NODES; do
+    echo "--- n$n crm_mon"; nsx "$n" crm_mon -1 2>&1 | sed 's/^/    /'
+    echo "--- n$n fencing history"; nsx "$n" stonith_admin --history '*' 2>&1 | sed 's/^/    /'
+    echo "--- n$n tandem status"; ha_adm "$n" status "$HA_RES" 2>&1 | sed 's/^/    /'
+    echo "--- n$n tandem log"; tail -n 40 "$(ha_state "$n")/run_tandem/$HA_RES.log" 2>/dev/null | sed 's/^/    /'
+    echo "--- n$n pacemaker (tandem/fence lines)"
+    grep -hE "tandem|fence" "$(ha_state "$n")"/var_log_pacemaker/pacemaker.log 2>/dev/null | tail -n 25 | sed 's/^/    /'
+  done
+}
+
+# ha_prepare_database: metadata on both nodes, the initial sync skipped (both backing files are zero),
+# ext4 and an empty MariaDB with database `probe` (table t, user probe/probe) created on n1; then both
+# daemons are stopped again, for the cluster to start.
+ha_prepare_database() {
+  local n
+  ha_new_resource 512M
   nsx 1 mkfs.ext4 -q -F "$HA_DEV_DIR/$HA_RES" || fail "mkfs.ext4"
   nsx 1 mount "$HA_DEV_DIR/$HA_RES" "$HA_WORK/mnt" || fail "mount"
   nsx 1 mkdir -p "$HA_WORK/mnt/data" "$HA_WORK/mnt/log"
