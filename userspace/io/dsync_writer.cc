@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 #include <linux/fs.h>
-#include <sys/eventfd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "common/check.h"
 #include "common/log.h"
+#include "io/uring_with_eventfd.h"
 
 namespace tandem {
 
@@ -32,23 +32,7 @@ DsyncWriter::~DsyncWriter() {
 
 bool DsyncWriter::open(int fd, std::string* error) {
   fd_ = fd;
-  event_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!event_fd_.valid()) {
-    *error = fmt::format("eventfd: {}", strerror(errno));
-    return false;
-  }
-  int rc = io_uring_queue_init(kMaxInFlight, &ring_, 0);
-  if (rc < 0) {
-    *error = fmt::format("io_uring_queue_init for metadata writes: {}", strerror(-rc));
-    return false;
-  }
-  ring_ok_ = true;
-  rc = io_uring_register_eventfd(&ring_, event_fd_.get());
-  if (rc < 0) {
-    *error = fmt::format("io_uring_register_eventfd for metadata writes: {}", strerror(-rc));
-    return false;
-  }
-  return true;
+  return init_uring_with_eventfd(kMaxInFlight, &ring_, &ring_ok_, &event_fd_, "metadata writes", error);
 }
 
 void DsyncWriter::submit(uint64_t tag, uint64_t offset, const uint8_t* data, uint32_t length) {

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
+#include "io/uring_with_eventfd.h"
 
 namespace tandem {
 
@@ -41,22 +41,7 @@ bool UringStorage::open(const std::string& path, uint64_t data_size_bytes, std::
     return false;
   }
   size_ = data_size_bytes;
-  event_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!event_fd_.valid()) {
-    *error = fmt::format("eventfd: {}", strerror(errno));
-    return false;
-  }
-  int rc = io_uring_queue_init(kQueueDepth, &ring_, 0);
-  if (rc < 0) {
-    *error = fmt::format("io_uring_queue_init: {}", strerror(-rc));
-    return false;
-  }
-  ring_ok_ = true;
-  rc = io_uring_register_eventfd(&ring_, event_fd_.get());
-  if (rc < 0) {
-    *error = fmt::format("io_uring_register_eventfd: {}", strerror(-rc));
-    return false;
-  }
+  if (!init_uring_with_eventfd(kQueueDepth, &ring_, &ring_ok_, &event_fd_, "the backing store", error)) return false;
   slots_.resize(kQueueDepth);
   for (uint32_t i = kQueueDepth; i > 0; i--) free_slots_.push_back(i - 1);
   zero_block_.assign(1 << 20, 0);
