@@ -116,6 +116,9 @@ if [ $kind = ublk ]; then
   info "killed beta's daemon (pid $pid) with SIGKILL while fio wrote to $dev"
   [ -b "$dev" ] || fail "$dev vanished after the daemon was killed"
   kill -0 "$fio_pid" 2>/dev/null || fail "fio ended while the daemon was dead: $(tail -n 5 "$WORK/fio-recover.txt")"
+  # The default grace for taking the device back (60 s) is enough for the resync below on a quiet machine;
+  # a busy one must not turn this into test-ublk-crashed-secondary.sh.
+  sed -i "s/^resource $RES {/resource $RES {\n    options {\n        ublk-recovery-grace 600;\n    }/" "$CONF"
   adm_ok beta up "$RES" "${up_args[@]}"
   wait_connected beta
   wait_synced beta
