@@ -599,9 +599,13 @@ std::unique_ptr<BlockFrontend> Resource::make_device_frontend(std::string* error
     o.backend_identifier = fmt::format("tandem:{}@{}", opts_.config.name, opts_.host);
     return std::make_unique<KernelNbdFrontend>(*this, opts_.config.name, o);
   }
-  if (kind == "fuse-loop")
+  if (kind == "fuse-loop") {
+    FuseLoopOptions o;
+    // The loop device is found by this record after a crash (the FUSE path dies with our mount namespace).
+    o.record_path = fmt::format("{}/{}.loop", opts_.run_dir, opts_.config.name);
     return std::make_unique<FuseLoopFrontend>(*this, opts_.config.name,
-                                              fmt::format("{}/fuse-{}", opts_.run_dir, opts_.config.name));
+                                              fmt::format("{}/fuse-{}", opts_.run_dir, opts_.config.name), o);
+  }
   *error = fmt::format("the {} frontend is not available in this build", kind);
   return nullptr;
 }
