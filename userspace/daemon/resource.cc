@@ -592,6 +592,7 @@ std::unique_ptr<BlockFrontend> Resource::make_device_frontend(std::string* error
     UblkOptions o;
     // The device id survives a crash here, so a restarted daemon takes the same /dev/ublkbN back.
     o.record_path = ublk_record_path();
+    o.private_mount_namespace = opts_.private_mount_namespace;
     return std::make_unique<UblkFrontend>(*this, opts_.config.name, o);
   }
   if (kind == "kernel-nbd") {
@@ -777,6 +778,7 @@ std::string Resource::ublk_record_path() const {
 bool Resource::release_ublk_orphan(std::function<void(bool gone)> done) {
   UblkOptions o;
   o.record_path = ublk_record_path();
+  o.private_mount_namespace = opts_.private_mount_namespace;
   auto result = std::make_shared<UblkOrphan>();
   dev_t known = ublk_orphan_disk_;
   std::string name = opts_.config.name;

@@ -36,6 +36,7 @@ struct ResourceOptions {
   std::string run_dir;
   std::string frontend;  // tandemd --frontend: overrides the config's `options { frontend ...; }`
   std::string config_file;  // for handlers (DRBD_CONF)
+  bool private_mount_namespace = false;  // tandemd made one for itself (tandemd_main.cc)
 };
 
 class Resource final : public Effects, public BlockTarget {

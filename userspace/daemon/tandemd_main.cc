@@ -96,10 +96,13 @@ int main(int argc, char** argv) {
   // back. Files and sockets are unaffected (same filesystems): the control socket, the run directory and the
   // device symlink work from the host as before. Must happen before any thread exists (unshare(CLONE_NEWNS)
   // also unshares the filesystem context, which threads share).
+  bool private_ns = false;
   if (::unshare(CLONE_NEWNS) != 0) {
     tandem::log_warn("no private mount namespace ({}); running in the caller's", strerror(errno));
-  } else if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
-    tandem::log_warn("cannot make the private mount namespace a slave of the host's: {}", strerror(errno));
+  } else {
+    private_ns = true;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
+      tandem::log_warn("cannot make the private mount namespace a slave of the host's: {}", strerror(errno));
   }
 
   // Signals are taken synchronously by a watcher thread and turned into a clean shutdown of the loop.
@@ -111,7 +114,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  tandem::Resource r({*res, local->name, run_dir, frontend, config_path});
+  tandem::Resource r({*res, local->name, run_dir, frontend, config_path, private_ns});
   if (!r.start(&err)) {
     tandem::log_error("cannot start resource {}: {}", resource, err);
     return 20;

@@ -227,7 +227,8 @@ int UblkFrontend::try_recover(std::string* error) {
                          options_.record_path, info.ublksrv_pid);
     return -EBUSY;
   }
-  if (info.state == ublk::kStateDead && ublk_disk_still_mounted(0, fmt::format("/dev/ublkb{}", dev_id_), &why)) {
+  if (info.state == ublk::kStateDead && ublk_disk_still_mounted(0, fmt::format("/dev/ublkb{}", dev_id_),
+                                                                options_.private_mount_namespace, &why)) {
     // DEL_DEV would wait in the kernel until it is unmounted (ublk_orphan.h): refuse instead.
     *error = fmt::format("/dev/ublkb{} of a crashed run is stopped but not deleted: {}; unmount it first", dev_id_,
                          why);

@@ -1,12 +1,17 @@
 #include "frontend/ublk/ublk_orphan.h"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -33,20 +38,59 @@ int read_record(const std::string& path, ublk::Record* out, std::string* why) {
 
 bool process_alive(int32_t pid) { return pid > 0 && ::access(fmt::format("/proc/{}", pid).c_str(), F_OK) == 0; }
 
+bool same_disk(const MountEntry& m, dev_t disk, const std::string& node) {
+  return disk != 0 ? (m.major == major(disk) && m.minor == minor(disk)) : m.source == node;
+}
+
+int read_mount_table(const std::string& path, std::vector<MountEntry>* out, std::string* error) {
+  std::ifstream f(path);
+  if (!f) {
+    *error = "cannot read " + path;
+    return -EIO;
+  }
+  std::stringstream text;
+  text << f.rdbuf();
+  *out = parse_mountinfo(text.str());
+  return 0;
+}
+
 }  // namespace
 
-bool ublk_disk_still_mounted(dev_t disk, const std::string& node, std::string* why) {
+void ublk_drop_own_mount_copies(dev_t disk, const std::string& node) {
   std::vector<MountEntry> mounts;
   std::string error;
-  if (read_mountinfo(&mounts, &error) != 0) {
-    *why = "cannot read the mount table (" + error + "); assuming " + node + " is still mounted";
-    return true;
+  if (read_mountinfo(&mounts, &error) != 0) return;
+  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) {  // later (deeper) mounts first
+    if (!same_disk(*it, disk, node)) continue;
+    if (::umount2(it->mount_point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+      log_info("dropped this daemon's copy of the mount of {} on {} (its namespace copied it at start; the "
+               "host's mount is not touched)", node, it->mount_point);
+    } else {
+      log_warn("cannot drop this daemon's copy of the mount of {} on {}: {}", node, it->mount_point,
+               std::strerror(errno));
+    }
   }
-  for (const MountEntry& m : mounts) {
-    bool same = disk != 0 ? (m.major == major(disk) && m.minor == minor(disk)) : m.source == node;
-    if (same) {
-      *why = node + " is still mounted on " + m.mount_point;
+}
+
+bool ublk_disk_still_mounted(dev_t disk, const std::string& node, bool private_mount_namespace, std::string* why) {
+  if (private_mount_namespace) ublk_drop_own_mount_copies(disk, node);
+  // Ours, and (when we run in a namespace of our own) the host's: init's table.
+  const std::string tables[] = {"/proc/self/mountinfo", "/proc/1/mountinfo"};
+  for (const std::string& table : tables) {
+    bool host = table == tables[1];
+    if (host && !private_mount_namespace) break;
+    std::vector<MountEntry> mounts;
+    std::string error;
+    if (read_mount_table(table, &mounts, &error) != 0) {
+      if (host) continue;  // no access to init's table: ours must do
+      *why = "cannot read the mount table (" + error + "); assuming " + node + " is still mounted";
       return true;
+    }
+    for (const MountEntry& m : mounts) {
+      if (same_disk(m, disk, node)) {
+        *why = node + " is still mounted on " + m.mount_point;
+        return true;
+      }
     }
   }
   return false;
@@ -106,7 +150,9 @@ UblkOrphan release_ublk_orphan(const std::string& resource, const UblkOptions& o
     struct stat st;
     if (::stat(node.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) res.disk = st.st_rdev;
     std::string busy_why;
-    int busy = block_device_busy(node, fmt::format("/sys/block/ublkb{}", rec.dev_id), &busy_why);
+    // The mount tables first (they name the mount point); the probe also sees mounts elsewhere.
+    int busy = ublk_disk_still_mounted(res.disk, node, o.private_mount_namespace, &busy_why) ? 1 : 0;
+    if (busy == 0) busy = block_device_busy(node, fmt::format("/sys/block/ublkb{}", rec.dev_id), &busy_why);
     // STOP_DEV whatever the answer: it is what turns the waiting I/O into errors.
     if (control.stop_dev(rec.dev_id, o.stop_timeout, &why) != 0) return failed(why);
     log_warn("resource {}: stopped {} of the crashed run (this node was not promoted): its waiting and new I/O "
@@ -116,12 +162,12 @@ UblkOrphan release_ublk_orphan(const std::string& resource, const UblkOptions& o
       res.message = busy > 0 ? busy_why : "cannot tell whether it is in use (" + busy_why + ")";
       return res;
     }
-  } else if (ublk_disk_still_mounted(res.disk, node, &why)) {
+  } else if (ublk_disk_still_mounted(res.disk, node, o.private_mount_namespace, &why)) {
     res.outcome = UblkOrphan::Outcome::Held;
     res.message = why;
     return res;
   }
-  if (ublk_disk_still_mounted(res.disk, node, &why)) {  // mounted between the probe and STOP_DEV
+  if (ublk_disk_still_mounted(res.disk, node, o.private_mount_namespace, &why)) {  // since the probe
     res.outcome = UblkOrphan::Outcome::Held;
     res.message = why;
     return res;

@@ -49,7 +49,18 @@ bool ublk_orphan_recorded(const std::string& record_path, uint32_t* dev_id);
 
 // After STOP_DEV /dev/ublkbN is gone, so only the mount table can still say the disk is held: by number when
 // `disk` is known, else by the mount source `node`. True (with *why) when mounted or when it cannot tell.
-bool ublk_disk_still_mounted(dev_t disk, const std::string& node, std::string* why);
+// With `private_mount_namespace` (the daemon runs in its own, tandemd_main.cc) it first drops this process's
+// copies of such mounts (ublk_drop_own_mount_copies) and then also reads init's table (/proc/1/mountinfo),
+// the host's view.
+bool ublk_disk_still_mounted(dev_t disk, const std::string& node, bool private_mount_namespace, std::string* why);
+
+// A namespace of our own copies the mounts that exist when it is made. Where the host's mounts do not
+// propagate (a private "/", as in the test VM; containers), a filesystem the host had mounted on a crashed
+// run's /dev/ublkbN stays mounted in our copy after the host unmounts it, and that copy alone would keep the
+// disk referenced (DEL_DEV would wait for ourselves). The daemon never mounts its devices, so every such copy
+// is an accident: lazily unmounted here, in our namespace only (a umount in a slave does not propagate back).
+// Only for a process in its own mount namespace: elsewhere it would unmount the user's filesystem.
+void ublk_drop_own_mount_copies(dev_t disk, const std::string& node);
 
 // Stops and deletes the device recorded in options.record_path unless a running process serves it. Waits up
 // to options.recovery_wait for the kernel to notice a dead server. `known_disk`: UblkOrphan::disk of an
