@@ -56,6 +56,12 @@ status_names() {
   text=$(adm "$h" status "$RES")
   grep -q "device:$target frontend:$kind" <<<"$text" || fail "$h's status does not name $target ($kind): $text"
   [ "$(status_json "$h" | json_str kind)" = "$kind" ] || fail "$h's status --json kind is not $kind"
+  if [ $kind = ublk ]; then
+    # The opcode encoding in use: legacy before Linux 6.4 (the test kernel is 6.1), ioctl-encoded after.
+    grep -qE "frontend:ublk opcodes:(legacy|ioctl)" <<<"$text" || fail "$h's status does not name the opcodes: $text"
+    grep -q "ublk opcodes: $(status_json "$h" | json_str opcodes)" "$(host_log "$h")" ||
+      fail "$h's log does not say which opcodes it chose"
+  fi
   info "$h: $(head -n 2 <<<"$text" | tail -n 1 | sed 's/^ *//')"
 }
 

@@ -434,6 +434,7 @@ StatusSnapshot Resource::snapshot() const {
   }
   s.device_link = device_link_;
   s.ublk_orphan = ublk_orphan_note();
+  if (auto* u = dynamic_cast<const UblkFrontend*>(device_.get())) s.ublk_opcodes = ublk::encoding_name(u->encoding());
   s.nbd_socket = nbd_ ? nbd_->device_path() : "";
   s.protocol = opts_.config.net.protocol;
   s.replica = replica_->status();

@@ -20,6 +20,11 @@ TEST(StatusReport, TextNamesDeviceAndFrontendWhilePrimary) {
   EXPECT_NE(text.find(" device:/dev/ublkb0 frontend:ublk\n"), std::string::npos) << text;
   std::string json = format_status_json(s);
   EXPECT_NE(json.find("\"frontend\":{\"kind\":\"ublk\",\"device\":\"/dev/ublkb0\""), std::string::npos) << json;
+  s.ublk_opcodes = "legacy";  // which ublk opcode encoding the device uses
+  text = format_status_text(s);
+  EXPECT_NE(text.find(" device:/dev/ublkb0 frontend:ublk opcodes:legacy\n"), std::string::npos) << text;
+  json = format_status_json(s);
+  EXPECT_NE(json.find("\"opcodes\":\"legacy\""), std::string::npos) << json;
 }
 
 TEST(StatusReport, CrashedRunUblkDeviceGetsItsOwnLine) {
