@@ -72,8 +72,18 @@ fio_job alpha storm --rw=randwrite --bs=4k --iodepth=16 --offset=64M --size=64M 
 storm=$!
 cleanup_add_pid "$storm"
 sleep 2
+# alpha's device is a loop device on a FUSE file in the daemon's own mount namespace: not visible here, and
+# recorded in the run directory (the only way to find it once the daemon and its namespace are gone).
+loop_rec="$(host_run alpha)/$RES.loop"
+[ -f "$loop_rec" ] || fail "no loop record $loop_rec while alpha is Primary"
+loop_idx=$(sed -n 's/^loop-index //p' "$loop_rec")
+[ "$(readlink -f "$DEV_alpha")" = "/dev/loop$loop_idx" ] || fail "the record names loop$loop_idx, the link $(readlink -f "$DEV_alpha")"
+[ "$(readlink /proc/self/ns/mnt)" != "$(readlink "/proc/$(daemon_pid alpha)/ns/mnt")" ] ||
+  fail "alpha's daemon runs in the test's mount namespace"
+! is_mounted "$(host_run alpha)/fuse-$RES" || fail "alpha's FUSE mount leaked into the test's mount namespace"
 kill_daemon alpha
 wait "$storm" 2>/dev/null || true  # fio fails when its server dies, as it should
+info "after kill -9 /dev/loop$loop_idx's backing file reads '$(cat "/sys/block/loop$loop_idx/loop/backing_file" 2>&1)'"
 wait_until 30 "beta notices" not_connected beta || fail "beta still Connected after alpha died"
 show_status beta
 
@@ -92,6 +102,8 @@ compare_data_regions
 
 step "the data fio verified before the crash is intact"
 adm_ok alpha primary "$RES"
+grep -q "loop$loop_idx recorded by pid [0-9]* is still bound to its FUSE file; detaching it" "$(host_log alpha)" ||
+  fail "alpha did not detach the crashed run's /dev/loop$loop_idx by its record"
 # verify_only re-reads and checks what the same job definition wrote, without writing.
 fio_job alpha base --rw=write --bs=64k --iodepth=8 --size=32M --verify=crc32c --verify_only=1 ||
   fail "fio verification after the crash failed: $(tail -n 5 "$WORK/base.out")"

@@ -56,6 +56,12 @@ status_names() {
   text=$(adm "$h" status "$RES")
   grep -q "device:$target frontend:$kind" <<<"$text" || fail "$h's status does not name $target ($kind): $text"
   [ "$(status_json "$h" | json_str kind)" = "$kind" ] || fail "$h's status --json kind is not $kind"
+  if [ $kind = ublk ]; then
+    # The opcode encoding in use: legacy before Linux 6.4 (the test kernel is 6.1), ioctl-encoded after.
+    grep -qE "frontend:ublk opcodes:(legacy|ioctl)" <<<"$text" || fail "$h's status does not name the opcodes: $text"
+    grep -q "ublk opcodes: $(status_json "$h" | json_str opcodes)" "$(host_log "$h")" ||
+      fail "$h's log does not say which opcodes it chose"
+  fi
   info "$h: $(head -n 2 <<<"$text" | tail -n 1 | sed 's/^ *//')"
 }
 
@@ -116,6 +122,9 @@ if [ $kind = ublk ]; then
   info "killed beta's daemon (pid $pid) with SIGKILL while fio wrote to $dev"
   [ -b "$dev" ] || fail "$dev vanished after the daemon was killed"
   kill -0 "$fio_pid" 2>/dev/null || fail "fio ended while the daemon was dead: $(tail -n 5 "$WORK/fio-recover.txt")"
+  # The default grace for taking the device back (60 s) is enough for the resync below on a quiet machine;
+  # a busy one must not turn this into test-ublk-crashed-secondary.sh.
+  sed -i "s/^resource $RES {/resource $RES {\n    options {\n        ublk-recovery-grace 600;\n    }/" "$CONF"
   adm_ok beta up "$RES" "${up_args[@]}"
   wait_connected beta
   wait_synced beta

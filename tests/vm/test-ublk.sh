@@ -77,9 +77,15 @@ stop_server() {
   echo "$dev deleted"
 }
 
+# The opcode encoding the kernel must end up with: ioctl-encoded from Linux 6.4 on, legacy before.
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 4 ]; }; then want_enc=ioctl; else want_enc=legacy; fi
+
 t0=$(date +%s)
 step "1. in-memory disk, 2 queues, async completions"
 start_server mem --size-mib 256 --queues 2 --threads 2 --resource vmtest
+[ "$enc" = "$want_enc" ] || fail "Linux $(uname -r): $enc opcodes in use, expected $want_enc"
+grep -q "ublk opcodes: $want_enc" "$work/mem.err" || fail "the encoding choice is not logged: $(grep -i opcode "$work/mem.err")"
 q=/sys/block/ublkb$idx/queue
 [ "$(cat /sys/block/ublkb$idx/size)" = $((256 * 2048)) ] || fail "size is $(cat /sys/block/ublkb$idx/size) sectors"
 [ "$(cat $q/logical_block_size)" = 4096 ] || fail "logical block size $(cat $q/logical_block_size)"

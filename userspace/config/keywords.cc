@@ -98,6 +98,9 @@ constexpr KeywordSpec kOptions[] = {
     {"max-io-depth", V::Integer, 4, 4096},
     // tandem only: which kernel device the Primary gets (auto: ublk, else kernel NBD, else FUSE + loop).
     {"frontend", V::Choice, 0, 0, "auto ublk kernel-nbd fuse-loop"},
+    // tandem only: how long a restarted daemon keeps the ublk device of a crashed run waiting for `primary`
+    // before it stops it (its I/O then fails) and deletes it (s; 0: at once).
+    {"ublk-recovery-grace", V::Integer, 0, 86400},
 };
 
 constexpr KeywordSpec kHandlers[] = {

@@ -16,6 +16,7 @@
 #include "core/attach.h"
 #include "daemon/handler_process.h"
 #include "daemon/peer_auth.h"
+#include "frontend/ublk/ublk_orphan.h"
 
 namespace tandem {
 
@@ -281,6 +282,17 @@ bool Resource::start(std::string* error) {
   // Secondary, so the link must not exist. Only a symlink is removed: that is all tandem ever creates there.
   device_link_ = local_->volume.device;
   unlink_device();
+  if (ublk_orphan_recorded(ublk_record_path(), &ublk_orphan_id_)) {
+    // A crashed run's /dev/ublkbN: its openers' I/O waits. Keep it for a prompt `primary` (the usual restart
+    // by a cluster manager), but not forever.
+    uint64_t grace_s = kUblkRecoveryGraceDefaultS;
+    if (const std::string* v = rc.options.get("ublk-recovery-grace")) grace_s = std::strtoull(v->c_str(), nullptr, 10);
+    ublk_orphan_ = true;
+    ublk_orphan_deadline_ms_ = EventLoop::now_ms() + grace_s * 1000;
+    log_warn("/dev/ublkb{} of a crashed run is still there (its I/O waits): `primary` within {} s takes it back; "
+             "after that, or at `secondary` or `down`, it is stopped (its I/O fails) and deleted",
+             ublk_orphan_id_, grace_s);
+  }
 
   loop_.add(storage_.event_fd(), EPOLLIN, [this](uint32_t) { reap_storage(); });
   if (!al_writer_.open(md_.md_fd(), error)) return false;
@@ -346,6 +358,7 @@ void Resource::on_tick() {
   al_writer_.kick();
   replica_->tick(EventLoop::now_ms());
   check_fence_peer_timeout();
+  check_ublk_orphan();
   for (size_t i = 0; i < tick_waiters_.size();) {
     auto w = tick_waiters_[i];
     if (w()) {
@@ -440,6 +453,8 @@ StatusSnapshot Resource::snapshot() const {
     s.frontend_device = device_->device_path();
   }
   s.device_link = device_link_;
+  s.ublk_orphan = ublk_orphan_note();
+  if (auto* u = dynamic_cast<const UblkFrontend*>(device_.get())) s.ublk_opcodes = ublk::encoding_name(u->encoding());
   s.nbd_socket = nbd_ ? nbd_->device_path() : "";
   s.protocol = opts_.config.net.protocol;
   s.replica = replica_->status();
@@ -556,6 +571,12 @@ void Resource::start_primary_device() {
                                 [this, fe, err, rc] {
                                   auto reply = std::move(promote_reply_);
                                   promote_reply_.reset();
+                                  // A started ublk frontend took the crashed run's device back (or found it
+                                  // gone); its record now names the live device.
+                                  uint32_t id = 0;
+                                  if (ublk_orphan_ && ((*rc == 0 && (*fe)->kind() == "ublk") ||
+                                                       !ublk_orphan_recorded(ublk_record_path(), &id)))
+                                    ublk_orphan_ = false;
                                   if (*rc != 0) {
                                     log_error("cannot create the device: {}", *err);
                                     std::string why = replica_->demote(0);
@@ -591,7 +612,8 @@ std::unique_ptr<BlockFrontend> Resource::make_device_frontend(std::string* error
   if (kind == "ublk") {
     UblkOptions o;
     // The device id survives a crash here, so a restarted daemon takes the same /dev/ublkbN back.
-    o.record_path = fmt::format("{}/{}.ublk", opts_.run_dir, opts_.config.name);
+    o.record_path = ublk_record_path();
+    o.private_mount_namespace = opts_.private_mount_namespace;
     return std::make_unique<UblkFrontend>(*this, opts_.config.name, o);
   }
   if (kind == "kernel-nbd") {
@@ -599,9 +621,13 @@ std::unique_ptr<BlockFrontend> Resource::make_device_frontend(std::string* error
     o.backend_identifier = fmt::format("tandem:{}@{}", opts_.config.name, opts_.host);
     return std::make_unique<KernelNbdFrontend>(*this, opts_.config.name, o);
   }
-  if (kind == "fuse-loop")
+  if (kind == "fuse-loop") {
+    FuseLoopOptions o;
+    // The loop device is found by this record after a crash (the FUSE path dies with our mount namespace).
+    o.record_path = fmt::format("{}/{}.loop", opts_.run_dir, opts_.config.name);
     return std::make_unique<FuseLoopFrontend>(*this, opts_.config.name,
-                                              fmt::format("{}/fuse-{}", opts_.run_dir, opts_.config.name));
+                                              fmt::format("{}/fuse-{}", opts_.run_dir, opts_.config.name), o);
+  }
   *error = fmt::format("the {} frontend is not available in this build", kind);
   return nullptr;
 }
@@ -635,6 +661,13 @@ void Resource::unlink_device() {
 void Resource::begin_demote(std::shared_ptr<ControlReply> reply, bool then_down) {
   if (replica_->role() != Role::Primary) {
     if (then_down) return finish_down();
+    if (ublk_orphan_ && !ublk_orphan_stopped_) {
+      // `secondary` on a restarted Secondary: the crashed run's device is not wanted back; end its waiting now.
+      bool started = release_ublk_orphan([this, reply](bool gone) {
+        reply->ok(gone ? "" : "warning: " + ublk_orphan_note() + "\n");
+      });
+      if (started) return;
+    }
     return reply->ok();
   }
   int open = nbd_->open_count() + (device_ ? device_->open_count() : 0);
@@ -692,6 +725,23 @@ void Resource::begin_down(std::shared_ptr<ControlReply> reply, bool force) {
     });
     return;
   }
+  if (ublk_orphan_) {
+    // The crashed run's device must not outlive the daemon with its I/O waiting for a server that never comes.
+    bool started = release_ublk_orphan([this, reply, force](bool gone) {
+      if (!gone && !force) {
+        shutting_down_ = false;
+        reply->error(11, "cannot go down: " + ublk_orphan_note() + "; unmount it (or close it), then down again");
+        return;
+      }
+      if (!gone) {
+        log_error("going down anyway (signal): {}; the next start of this resource deletes it", ublk_orphan_note());
+        ublk_orphan_ = false;
+      }
+      begin_down(reply, force);
+    });
+    TANDEM_CHECK(started);  // admin_busy_ was checked above
+    return;
+  }
   down_reply_ = reply;
   if (force && device_) {
     // Signal path: tear the device down even if it is in use (users see I/O errors, data stays consistent).
@@ -740,6 +790,60 @@ void Resource::finish_down() {
     });
   };
   if (!run_admin_task([nbd] { nbd->stop(); }, after_nbd)) after_nbd();
+}
+
+std::string Resource::ublk_record_path() const {
+  return fmt::format("{}/{}.ublk", opts_.run_dir, opts_.config.name);
+}
+
+bool Resource::release_ublk_orphan(std::function<void(bool gone)> done) {
+  UblkOptions o;
+  o.record_path = ublk_record_path();
+  o.private_mount_namespace = opts_.private_mount_namespace;
+  auto result = std::make_shared<UblkOrphan>();
+  dev_t known = ublk_orphan_disk_;
+  std::string name = opts_.config.name;
+  return run_admin_task([result, o, known, name] { *result = tandem::release_ublk_orphan(name, o, known); },
+                        [this, result, done = std::move(done)] {
+                          const UblkOrphan& r = *result;
+                          bool gone = r.outcome == UblkOrphan::Outcome::None ||
+                                      r.outcome == UblkOrphan::Outcome::Deleted;
+                          if (gone) {
+                            ublk_orphan_ = false;
+                            ublk_orphan_why_.clear();
+                          } else {
+                            if (r.disk != 0) ublk_orphan_disk_ = r.disk;
+                            // A Failed attempt may have stopped it already; STOP_DEV on a stopped device is
+                            // harmless, so only Held is sure.
+                            if (r.outcome == UblkOrphan::Outcome::Held) ublk_orphan_stopped_ = true;
+                            if (r.message != ublk_orphan_why_)
+                              log_error("/dev/ublkb{} of a crashed run is not deleted yet: {}; retrying every {} s",
+                                        ublk_orphan_id_, r.message, kUblkOrphanRetryMs / 1000);
+                            ublk_orphan_why_ = r.message;
+                            ublk_orphan_deadline_ms_ = EventLoop::now_ms() + kUblkOrphanRetryMs;
+                          }
+                          if (done) done(gone);
+                        });
+}
+
+void Resource::check_ublk_orphan() {
+  if (!ublk_orphan_ || admin_busy_ || promote_reply_ || shutting_down_) return;
+  if (EventLoop::now_ms() < ublk_orphan_deadline_ms_) return;
+  if (device_ && device_->kind() == "ublk") return;  // cannot happen: that device took the record
+  if (replica_->role() == Role::Primary && !device_) return;  // a device is about to be created
+  if (!ublk_orphan_stopped_)
+    log_warn("/dev/ublkb{} of a crashed run was not taken back by `primary` in time: stopping it", ublk_orphan_id_);
+  release_ublk_orphan(nullptr);
+}
+
+std::string Resource::ublk_orphan_note() const {
+  if (!ublk_orphan_) return "";
+  std::string node = fmt::format("/dev/ublkb{}", ublk_orphan_id_);
+  if (ublk_orphan_stopped_) return fmt::format("{} of a crashed run is stopped (its I/O fails) but not deleted: {}", node, ublk_orphan_why_);
+  if (!ublk_orphan_why_.empty()) return fmt::format("{} of a crashed run: {}", node, ublk_orphan_why_);
+  uint64_t now = EventLoop::now_ms();
+  uint64_t left_s = ublk_orphan_deadline_ms_ > now ? (ublk_orphan_deadline_ms_ - now + 999) / 1000 : 0;
+  return fmt::format("{} of a crashed run: its I/O waits for `primary` ({} s left, then it fails)", node, left_s);
 }
 
 void Resource::request_shutdown() {

@@ -6,7 +6,10 @@
 // from the loop thread would wait for itself). At most one such admin operation runs at a time.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -34,6 +37,7 @@ struct ResourceOptions {
   std::string run_dir;
   std::string frontend;  // tandemd --frontend: overrides the config's `options { frontend ...; }`
   std::string config_file;  // for handlers (DRBD_CONF)
+  bool private_mount_namespace = false;  // tandemd made one for itself (tandemd_main.cc)
 };
 
 class Resource final : public Effects, public BlockTarget {
@@ -108,6 +112,13 @@ class Resource final : public Effects, public BlockTarget {
   bool link_device(const std::string& target, std::string* error);
   void unlink_device();
   const config::HostConfig& local() const { return *local_; }
+  // The ublk device a crashed run left (frontend/ublk/ublk_orphan.h).
+  std::string ublk_record_path() const;
+  void check_ublk_orphan();  // tick: release it once the grace period is over and nobody takes it back
+  // Stops and deletes it on the admin thread; then `done(gone)` on the loop thread. False if the admin thread
+  // is busy.
+  bool release_ublk_orphan(std::function<void(bool gone)> done);
+  std::string ublk_orphan_note() const;  // for status; "" when there is none
 
   ResourceOptions opts_;
   const config::HostConfig* local_ = nullptr;
@@ -133,6 +144,16 @@ class Resource final : public Effects, public BlockTarget {
   bool metadata_failed_ = false;
   std::string device_link_;
   int exit_code_ = 0;
+  // A ublk device of a crashed run: taken back at `primary` until ublk_orphan_deadline_ms_, then (or at
+  // `secondary` / `down`) stopped, so its waiting I/O fails, and deleted unless still held.
+  bool ublk_orphan_ = false;
+  uint32_t ublk_orphan_id_ = 0;
+  uint64_t ublk_orphan_deadline_ms_ = 0;  // next release attempt
+  bool ublk_orphan_stopped_ = false;      // stopped, not deleted (held, or the delete failed)
+  dev_t ublk_orphan_disk_ = 0;
+  std::string ublk_orphan_why_;           // why it is still there after an attempt
+  static constexpr uint64_t kUblkOrphanRetryMs = 5000;
+  static constexpr uint64_t kUblkRecoveryGraceDefaultS = 60;
   // Polled every tick until it returns true (bounded retries live inside each one).
   std::vector<std::function<bool()>> tick_waiters_;
   // The running fence-peer handler (at most one).

@@ -57,7 +57,9 @@ std::string format_status_text(const StatusSnapshot& s) {
   // The Primary's kernel device and the frontend behind it, as `key:value` pairs on the volume line (where
   // drbdsetup status --verbose puts minor:).
   if (!s.frontend_kind.empty()) out += fmt::format(" device:{} frontend:{}", s.frontend_device, s.frontend_kind);
+  if (!s.ublk_opcodes.empty()) out += fmt::format(" opcodes:{}", s.ublk_opcodes);
   out += "\n";
+  if (!s.ublk_orphan.empty()) out += fmt::format("  crashed-run: {}\n", s.ublk_orphan);
   if (r.conn != ConnState::Connected || r.repl == ReplState::Off) {
     out += fmt::format("  {} connection:{}{}\n", s.peer_host,
                        r.conn == ConnState::Connected ? "Connecting" : std::string(to_string(r.conn)),
@@ -105,7 +107,8 @@ std::string format_status_json(const StatusSnapshot& s) {
   return fmt::format(
       "{{\"name\":\"{}\",\"node-id\":{},\"host\":\"{}\",\"role\":\"{}\",\"protocol\":\"{}\","
       "\"suspended\":{},\"fencing-in-progress\":{},"
-      "\"frontend\":{{\"kind\":\"{}\",\"device\":\"{}\",\"link\":\"{}\",\"nbd-socket\":\"{}\"}},"
+      "\"frontend\":{{\"kind\":\"{}\",\"device\":\"{}\",\"link\":\"{}\",\"nbd-socket\":\"{}\","
+      "\"opcodes\":\"{}\",\"crashed-run\":\"{}\"}},"
       "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{},"
       "\"al-writes\":{},\"al-extents\":{},\"al-active\":{},\"al-waits\":{}}}],"
       "\"connections\":[{{\"peer-node-id\":{},\"name\":\"{}\",\"connection-state\":\"{}\",\"peer-role\":\"{}\","
@@ -118,7 +121,7 @@ std::string format_status_json(const StatusSnapshot& s) {
       json_escape(s.resource), s.node_id, json_escape(s.host), to_string(r.role), s.protocol,
       r.suspended_fencing ? "true" : "false", r.fencing_in_progress ? "true" : "false",
       json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
-      json_escape(s.nbd_socket), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
+      json_escape(s.nbd_socket), json_escape(s.ublk_opcodes), json_escape(s.ublk_orphan), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
       r.al_transactions, r.al_extents, r.al_active, r.al_waits,
       s.peer_node_id, json_escape(s.peer_host), conn_state, to_string(r.peer_role),
       r.suspended_split_brain ? "true" : "false", json_escape(r.last_decision), replication_state_name(r),

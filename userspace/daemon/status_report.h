@@ -18,6 +18,8 @@ struct StatusSnapshot {
   std::string frontend_kind;    // "ublk", "kernel-nbd" or "fuse-loop" while Primary, else ""
   std::string frontend_device;  // "/dev/ublkb0", "/dev/nbd0", "/dev/loop3"
   std::string device_link;      // the config's device path, when the link exists
+  std::string ublk_opcodes;     // "legacy" or "ioctl": the opcode encoding of a ublk device
+  std::string ublk_orphan;      // what happens to a crashed run's ublk device, if there is one
   std::string nbd_socket;
   char protocol = 'C';
   ReplicaStatus replica;

@@ -20,6 +20,24 @@ TEST(StatusReport, TextNamesDeviceAndFrontendWhilePrimary) {
   EXPECT_NE(text.find(" device:/dev/ublkb0 frontend:ublk\n"), std::string::npos) << text;
   std::string json = format_status_json(s);
   EXPECT_NE(json.find("\"frontend\":{\"kind\":\"ublk\",\"device\":\"/dev/ublkb0\""), std::string::npos) << json;
+  s.ublk_opcodes = "legacy";  // which ublk opcode encoding the device uses
+  text = format_status_text(s);
+  EXPECT_NE(text.find(" device:/dev/ublkb0 frontend:ublk opcodes:legacy\n"), std::string::npos) << text;
+  json = format_status_json(s);
+  EXPECT_NE(json.find("\"opcodes\":\"legacy\""), std::string::npos) << json;
+}
+
+TEST(StatusReport, CrashedRunUblkDeviceGetsItsOwnLine) {
+  StatusSnapshot s;
+  s.resource = "r0";
+  s.peer_host = "beta";
+  EXPECT_EQ(format_status_text(s).find("crashed-run"), std::string::npos);
+  s.ublk_orphan = "/dev/ublkb2 of a crashed run: its I/O waits";
+  std::string text = format_status_text(s);
+  EXPECT_NE(text.find("\n  crashed-run: /dev/ublkb2 of a crashed run: its I/O waits\n"), std::string::npos) << text;
+  std::string json = format_status_json(s);
+  EXPECT_NE(json.find("\"crashed-run\":\"/dev/ublkb2 of a crashed run: its I/O waits\"}"), std::string::npos)
+      << json;
 }
 
 TEST(StatusReport, SyncLineShowsDoneSpeedAndFinishLikeDrbd) {

@@ -1,7 +1,9 @@
 // tandemd: the per-resource daemon. Started by `tandemadm up` (see docs/control-protocol.md); runs in the
 // foreground until `tandemadm down` or SIGTERM/SIGINT.
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -87,6 +89,22 @@ int main(int argc, char** argv) {
     return 20;
   }
 
+  // Own mount namespace, as ublksrv does: a filesystem this daemon's device carries, mounted in the host, must
+  // not be pinned by this process's copy of the mount table, and the daemon's private mounts (the FUSE+loop
+  // frontend's FUSE file) must not clutter or pin the host's. rslave: mounts made in the host later (a
+  // filesystem on our device, a run directory) still reach us, so the busy probes see them; ours never go
+  // back. Files and sockets are unaffected (same filesystems): the control socket, the run directory and the
+  // device symlink work from the host as before. Must happen before any thread exists (unshare(CLONE_NEWNS)
+  // also unshares the filesystem context, which threads share).
+  bool private_ns = false;
+  if (::unshare(CLONE_NEWNS) != 0) {
+    tandem::log_warn("no private mount namespace ({}); running in the caller's", strerror(errno));
+  } else {
+    private_ns = true;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
+      tandem::log_warn("cannot make the private mount namespace a slave of the host's: {}", strerror(errno));
+  }
+
   // Signals are taken synchronously by a watcher thread and turned into a clean shutdown of the loop.
   sigset_t set;
   sigemptyset(&set);
@@ -96,7 +114,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  tandem::Resource r({*res, local->name, run_dir, frontend, config_path});
+  tandem::Resource r({*res, local->name, run_dir, frontend, config_path, private_ns});
   if (!r.start(&err)) {
     tandem::log_error("cannot start resource {}: {}", resource, err);
     return 20;

@@ -69,8 +69,10 @@ cleanup_run() {
     done
   fi
   for pid in $CLEANUP_PIDS; do _stop_pid "$pid"; done
-  # 4. Loop devices still bound to a FUSE file under WORK, then the FUSE mounts themselves.
+  # 4. Loop devices still bound to a FUSE file of a daemon: by the daemons' records (a crashed daemon's FUSE
+  #    file reads as "/data" only, its mount namespace being gone), then by path; then the FUSE mounts.
   if [ -n "${WORK:-}" ]; then
+    for f in "$WORK"/run-*/*.loop; do detach_recorded_loop "$f"; done
     losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r dev back; do
       case $back in "$WORK"/*) timeout 10 losetup -d "$dev" ;; esac
     done

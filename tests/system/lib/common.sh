@@ -82,3 +82,24 @@ tandem_binaries() {
 
 # is_mounted PATH: from the mount table; mountpoint(1) would stat a dead FUSE mount and fail with ENOTCONN.
 is_mounted() { awk -v p="$1" '$2 == p { found = 1 } END { exit !found }' /proc/mounts; }
+
+# detach_recorded_loop FILE: the loop device a dead daemon recorded in FILE (RUN_DIR/RES.loop, format in
+# docs/kernel-frontends.md), if it is still bound to that daemon's FUSE file; the record is removed. The
+# daemon runs in its own mount namespace: its FUSE file reads as the recorded path while the namespace lives,
+# and as "/data" once it is gone (kill -9), so the record is the only thing that names the device then.
+# A living daemon's record is left alone (it detaches its own device).
+detach_recorded_loop() {
+  local f=$1 idx backing pid now
+  [ -f "$f" ] || return 0
+  idx=$(sed -n 's/^loop-index \([0-9][0-9]*\)$/\1/p' "$f")
+  backing=$(sed -n 's/^backing //p' "$f")
+  pid=$(sed -n 's/^pid \([0-9][0-9]*\)$/\1/p' "$f")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 0
+  if [ -n "$idx" ] && now=$(cat "/sys/block/loop$idx/loop/backing_file" 2>/dev/null); then
+    case $now in
+      "$backing" | /data | "/data (deleted)") timeout 10 losetup -d "/dev/loop$idx" 2>/dev/null || true ;;
+    esac
+  fi
+  rm -f "$f"
+  return 0
+}

@@ -213,7 +213,6 @@ ha_node_pids() {
 # and "reboot" it (a fresh mount namespace and /run). Loop devices its dead daemon left are detached.
 ha_node_crash() {
   local n=$1 pids
-  ha_remember_loop "$n"
   pids=$(ha_node_pids "$n")
   # shellcheck disable=SC2086
   [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
@@ -226,26 +225,12 @@ ha_node_crash() {
   ha_detach_stale_loops
 }
 
-# ha_remember_loop N: notes node N's kernel device (a loop device on a FUSE file of its daemon) while the daemon
-# still answers. Once the node's mount namespace is gone, the loop's backing file shows as "/data" only, so
-# only the name noted here identifies it.
-HA_LOOPS=""
-ha_remember_loop() {
-  local dev
-  dev=$(nsx "$1" timeout 5 "$TANDEMADM" -c "$HA_CONF" status "$HA_RES" --json 2>/dev/null |
-    grep -o '"device":"/dev/loop[0-9]*"' | head -n 1 | cut -d'"' -f4) || true
-  [ -n "$dev" ] && HA_LOOPS="$HA_LOOPS $dev"
-  return 0
-}
-
-# Loop devices a dead daemon of this test left: those noted by ha_remember_loop, and any still showing a FUSE
-# file of this test's resource.
+# Loop devices a dead daemon of this test left: those its record names (RUN_DIR/RES.loop; once the daemon's
+# mount namespace is gone its FUSE file reads as "/data" only, so only the record identifies the device),
+# and any still showing a FUSE file of this test's resource.
 ha_detach_stale_loops() {
-  local dev back
-  for dev in $HA_LOOPS; do
-    back=$(losetup -l -n -O BACK-FILE "$dev" 2>/dev/null) || continue
-    case $back in /data | */fuse-"$HA_RES"/*) timeout 10 losetup -d "$dev" 2>/dev/null || true ;; esac
-  done
+  local n dev back
+  for n in $HA_NODES; do detach_recorded_loop "$(ha_state "$n")/run_tandem/$HA_RES.loop"; done
   losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r dev back; do
     case $back in */fuse-"$HA_RES"/*) timeout 10 losetup -d "$dev" 2>/dev/null || true ;; esac
   done
@@ -547,7 +532,6 @@ ha_cleanup() {
   set +eu
   local n
   ha_pdu_stop
-  for n in $HA_NODES; do [ -e "/run/netns/$(ha_netns "$n")" ] && ha_remember_loop "$n"; done
   for n in $HA_NODES; do
     [ -e "/run/netns/$(ha_netns "$n")" ] || continue
     [ -f "$(ha_state "$n")/pacemakerd.pid" ] && ha_cluster_stop "$n" >/dev/null 2>&1 &

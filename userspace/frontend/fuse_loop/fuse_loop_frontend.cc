@@ -3,11 +3,16 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "common/log.h"
 #include "frontend/fuse_loop/loop_device.h"
+#include "frontend/fuse_loop/loop_record.h"
 #include "frontend/fuse_loop/mount_table.h"
 
 namespace tandem {
@@ -52,9 +57,57 @@ std::string FuseLoopFrontend::device_path() const {
 
 FuseFileStats FuseLoopFrontend::stats() const { return server_ ? server_->stats() : FuseFileStats{}; }
 
+void FuseLoopFrontend::detach_recorded_loop() {
+  if (options_.record_path.empty()) return;
+  std::ifstream f(options_.record_path);
+  if (!f) return;
+  std::stringstream text;
+  text << f.rdbuf();
+  LoopRecord rec;
+  std::string error;
+  if (!parse_loop_record(text.str(), &rec, &error)) {
+    log_warn("resource {}: ignoring {}: {}", resource_, options_.record_path, error);
+  } else if (loop_record_matches(rec, loop_backing_file(rec.index))) {
+    log_warn("resource {}: {} recorded by pid {} is still bound to its FUSE file; detaching it", resource_,
+             loop_device_path(rec.index), rec.pid);
+    int rc = loop_detach(rec.index, kStaleDetachTimeout, /*restore_if_busy=*/false, &error);
+    if (rc == -EBUSY) {
+      log_warn("resource {}: {} is still in use; the kernel detaches it at its last close", resource_,
+               loop_device_path(rec.index));
+    } else if (rc != 0 && rc != -ENXIO) {
+      log_warn("resource {}: detaching stale {}: {}", resource_, loop_device_path(rec.index), error);
+    }
+  }
+  remove_record();
+}
+
+void FuseLoopFrontend::write_record() {
+  if (options_.record_path.empty()) return;
+  LoopRecord r{loop_index_, backing_file_path(), static_cast<int32_t>(::getpid())};
+  std::string tmp = options_.record_path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << format_loop_record(r);
+    f.flush();
+    if (!f) {
+      log_warn("resource {}: cannot write {}: {}; a crash would leave {} unnoticed", resource_, tmp,
+               std::strerror(errno), device_path());
+      return;
+    }
+  }
+  if (::rename(tmp.c_str(), options_.record_path.c_str()) != 0)
+    log_warn("resource {}: cannot rename {}: {}", resource_, tmp, std::strerror(errno));
+}
+
+void FuseLoopFrontend::remove_record() {
+  if (!options_.record_path.empty()) ::unlink(options_.record_path.c_str());
+}
+
 void FuseLoopFrontend::clean_stale_state() {
   // A crashed daemon leaves its loop device bound to MOUNT/data (now failing every I/O) and a dead FUSE mount.
-  // Release the loop devices first: they pin the mount.
+  // Release the loop devices first: they pin the mount. In its own mount namespace (tandemd) the dead FUSE
+  // file reads as "/data" only, so the record is the way to find it; the path search covers runs without one.
+  detach_recorded_loop();
   for (int index : loop_find_by_backing_prefix(mount_dir_)) {
     std::string error;
     log_warn("resource {}: {} is still bound to {} from an earlier run; detaching it", resource_,
@@ -127,6 +180,7 @@ int FuseLoopFrontend::start(std::string* error) {
   server_ = std::move(server);
   loop_index_ = info.index;
   loop_direct_io_ = info.direct_io;
+  write_record();
   log_info("resource {}: {} attached to {} ({}, direct I/O {}, {} attach)", resource_, device_path(),
            backing_file_path(), info.read_only ? "read-only" : "read-write", info.direct_io ? "on" : "off",
            info.used_configure ? "LOOP_CONFIGURE" : "LOOP_SET_FD");
@@ -152,6 +206,7 @@ int FuseLoopFrontend::try_stop(std::string* error) {
       log_error("resource {}: detaching {}: {}", resource_, device_path(), step_error);
     }
     loop_index_ = -1;
+    remove_record();
   }
   teardown();
   return 0;
@@ -178,6 +233,7 @@ void FuseLoopFrontend::teardown() {
       log_error("resource {}: detaching {}: {}", resource_, device_path(), step_error);
     }
     loop_index_ = -1;
+    remove_record();  // detached, or detaching at its last close (autoclear)
   }
   server_->stop(options_.stop_timeout);
   server_.reset();

@@ -6,9 +6,9 @@
 // attached to a free loop device, which the user can mkfs and mount like any disk. MOUNT is a private
 // directory per resource, e.g. RUN_DIR/fuse-RES; fsname "tandem:RES" makes the mount recognisable.
 //
-// Lifecycle: start() cleans up what a crashed daemon may have left at MOUNT (loop devices still bound to
-// MOUNT/data, then the dead FUSE mount, lazily unmounted), mounts, attaches, and undoes every step it did if a
-// later one fails. try_stop() refuses while the device is in use; stop() always tears down, detaching lazily.
+// Lifecycle: start() cleans up what a crashed daemon may have left (the loop device its record names, loop
+// devices still bound to MOUNT/data, then the dead FUSE mount, lazily unmounted), mounts, attaches, records
+// the loop device (options.record_path), and undoes every step it did if a later one fails. try_stop() refuses while the device is in use; stop() always tears down, detaching lazily.
 //
 // Deadlock rule: nothing in this process may do I/O on /dev/loopN from a FUSE worker, because the workers
 // are the ones serving it. Attach, detach and the busy probe only use ioctls, sysfs and an open(O_EXCL) that
@@ -39,6 +39,9 @@ struct FuseLoopOptions {
   uint32_t block_size_bytes = 4096;  // Logical block size of /dev/loopN.
   std::chrono::milliseconds detach_timeout{3000};  // try_stop/stop: wait for the loop device to unbind.
   std::chrono::milliseconds stop_timeout{10000};   // FUSE teardown: loop thread exit + in-flight drain.
+  // Where the attached loop device is recorded (loop_record.h), so that it can still be found after a crash
+  // of this process has taken its mount namespace, and with it the FUSE file's path, away. "": no record.
+  std::string record_path;
 };
 
 class FuseLoopFrontend final : public BlockFrontend {
@@ -67,6 +70,9 @@ class FuseLoopFrontend final : public BlockFrontend {
 
  private:
   void clean_stale_state();
+  void detach_recorded_loop();  // the loop device a crashed run recorded, if it is still bound to its file
+  void write_record();
+  void remove_record();
   void teardown();  // Detaches the loop device (lazily if in use), then stops FUSE. REQUIRES: server_.
 
   BlockTarget& target_;

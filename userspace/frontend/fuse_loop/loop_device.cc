@@ -239,6 +239,12 @@ int loop_busy(int index, std::string* why) {
   return block_device_busy(loop_device_path(index), sysfs_dir(index), why);
 }
 
+std::string loop_backing_file(int index) {
+  std::string backing;
+  if (!read_small_file("/sys/block/loop" + std::to_string(index) + "/loop/backing_file", &backing)) return "";
+  return backing;
+}
+
 std::vector<int> loop_find_by_backing_prefix(const std::string& prefix) {
   std::vector<int> out;
   DIR* d = ::opendir("/sys/block");

@@ -50,6 +50,9 @@ int loop_detach(int index, std::chrono::milliseconds timeout, bool restore_if_bu
 // Returns 1 busy (*why says how), 0 free, negative errno when the probe itself failed.
 int loop_busy(int index, std::string* why);
 
+// /sys/block/loopN/loop/backing_file as this process reads it ("" when N is unbound or unreadable).
+std::string loop_backing_file(int index);
+
 // Loop devices whose backing file path starts with `prefix` (from /sys/block/loop*/loop/backing_file).
 std::vector<int> loop_find_by_backing_prefix(const std::string& prefix);
 

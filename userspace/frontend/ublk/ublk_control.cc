@@ -124,15 +124,28 @@ int Control::add_dev(ublksrv_ctrl_dev_info* info, std::string* error) {
   int rc = run(CtrlCmd::AddDev, info->dev_id, info, sizeof *info, 0, kQuickTimeout, &ioctl_error);
   if (rc == 0) {
     enc_ = encoding_for(info->flags, Encoding::Ioctl);
+    log_info("ublk opcodes: {} (the kernel accepted the ioctl-encoded ADD_DEV {:#x}{})", encoding_name(enc_),
+             ctrl_opcode(CtrlCmd::AddDev, Encoding::Ioctl),
+             enc_ == Encoding::Ioctl ? " and kept UBLK_F_CMD_IOCTL_ENCODE: Linux 6.4 or later"
+                                     : " but cleared UBLK_F_CMD_IOCTL_ENCODE");
     return 0;
   }
+  const int ioctl_rc = rc;
+  if (!add_dev_fallback_to_legacy(rc)) {
+    *error = ioctl_error;
+    return rc;
+  }
   // Linux 6.1-6.3 do not know ioctl-encoded opcodes (nor the flag): the legacy numbers, without the flag.
-  log_debug("{}; retrying with the legacy opcode", ioctl_error);
   *info = want;
   info->flags = want.flags & ~kFlagCmdIoctlEncode;
   enc_ = Encoding::Legacy;
   rc = run(CtrlCmd::AddDev, info->dev_id, info, sizeof *info, 0, kQuickTimeout, error);
-  if (rc != 0) *error += fmt::format(" (ioctl-encoded: {})", ioctl_error);
+  if (rc != 0) {
+    *error += fmt::format(" (ioctl-encoded: {})", ioctl_error);
+    return rc;
+  }
+  log_info("ublk opcodes: legacy (the kernel answered the ioctl-encoded ADD_DEV with {}: it predates Linux 6.4)",
+           std::strerror(-ioctl_rc));
   return rc;
 }
 

@@ -38,7 +38,8 @@ class Control {
   Encoding encoding() const { return enc_; }
   void set_encoding(Encoding enc) { enc_ = enc; }
 
-  // ADD_DEV: ioctl-encoded with kFlagCmdIoctlEncode first, then legacy without it. On success *info holds
+  // ADD_DEV: ioctl-encoded with kFlagCmdIoctlEncode first, then, if the kernel does not know that opcode
+  // (add_dev_fallback_to_legacy), legacy without the flag; the choice is logged. On success *info holds
   // what the kernel made of the request (dev_id, capped queues, rounded buffer size, masked flags) and the
   // encoding for this device is set (encoding_for()).
   int add_dev(ublksrv_ctrl_dev_info* info, std::string* error);

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "frontend/block_device_busy.h"
+#include "frontend/ublk/ublk_orphan.h"
 #include "frontend/ublk/ublk_record.h"
 
 namespace tandem {
@@ -224,6 +225,13 @@ int UblkFrontend::try_recover(std::string* error) {
   if (info.state == ublk::kStateLive && info.ublksrv_pid != ::getpid() && process_alive(info.ublksrv_pid)) {
     *error = fmt::format("/dev/ublkb{} (recorded in {}) is served by running process {}", dev_id_,
                          options_.record_path, info.ublksrv_pid);
+    return -EBUSY;
+  }
+  if (info.state == ublk::kStateDead && ublk_disk_still_mounted(0, fmt::format("/dev/ublkb{}", dev_id_),
+                                                                options_.private_mount_namespace, &why)) {
+    // DEL_DEV would wait in the kernel until it is unmounted (ublk_orphan.h): refuse instead.
+    *error = fmt::format("/dev/ublkb{} of a crashed run is stopped but not deleted: {}; unmount it first", dev_id_,
+                         why);
     return -EBUSY;
   }
   have_device_ = true;

@@ -51,6 +51,9 @@ struct UblkOptions {
   std::chrono::milliseconds recovery_wait{30000};     // until the kernel has quiesced a dead server's device
   std::chrono::milliseconds stop_timeout{15000};      // STOP_DEV, then the queue threads draining
   std::chrono::milliseconds delete_timeout{10000};    // DEL_DEV waits for the last opener of /dev/ublkcN
+  // This process runs in a mount namespace of its own (ublk_orphan.h: its copies of mounts of a crashed run's
+  // device may be dropped, and init's mount table is the host's view).
+  bool private_mount_namespace = false;
 };
 
 class UblkFrontend final : public BlockFrontend {

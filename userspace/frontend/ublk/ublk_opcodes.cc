@@ -1,5 +1,7 @@
 #include "frontend/ublk/ublk_opcodes.h"
 
+#include <cerrno>
+
 namespace tandem::ublk {
 
 uint32_t ctrl_opcode(CtrlCmd cmd, Encoding enc) {
@@ -17,6 +19,11 @@ Encoding encoding_for(uint64_t returned_flags, Encoding add_dev_sent_with) {
   // kernel that masks unknown flags after accepting the command some other way) gets legacy numbers.
   return add_dev_sent_with == Encoding::Ioctl && (returned_flags & kFlagCmdIoctlEncode) != 0 ? Encoding::Ioctl
                                                                                             : Encoding::Legacy;
+}
+
+bool add_dev_fallback_to_legacy(int rc) {
+  constexpr int kEnotsupp = 524;  // the kernel-internal ENOTSUPP some drivers leak to userspace
+  return rc == -ENODEV || rc == -EOPNOTSUPP || rc == -kEnotsupp;
 }
 
 std::string_view ctrl_name(CtrlCmd cmd) {

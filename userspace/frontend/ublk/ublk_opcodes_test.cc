@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace tandem::ublk {
 namespace {
 
@@ -38,6 +40,16 @@ TEST(UblkOpcodes, EncodingFollowsWhatAddDevReturned) {
   EXPECT_EQ(encoding_for(kFlagUserRecovery, Encoding::Ioctl), Encoding::Legacy);
   // The legacy retry (6.1) never switches to ioctl, whatever flags come back.
   EXPECT_EQ(encoding_for(kFlagCmdIoctlEncode, Encoding::Legacy), Encoding::Legacy);
+}
+
+TEST(UblkOpcodes, FallbackToLegacyOnlyWhenTheOpcodeIsUnknown) {
+  EXPECT_TRUE(add_dev_fallback_to_legacy(-ENODEV));      // what the 6.1 test kernel answers
+  EXPECT_TRUE(add_dev_fallback_to_legacy(-EOPNOTSUPP));
+  EXPECT_TRUE(add_dev_fallback_to_legacy(-524));         // ENOTSUPP
+  EXPECT_FALSE(add_dev_fallback_to_legacy(-EPERM));      // not root: legacy would fail the same way
+  EXPECT_FALSE(add_dev_fallback_to_legacy(-EINVAL));     // the request itself is wrong
+  EXPECT_FALSE(add_dev_fallback_to_legacy(-ETIMEDOUT));
+  EXPECT_FALSE(add_dev_fallback_to_legacy(0));
 }
 
 TEST(UblkOpcodes, EncodingNamesRoundTrip) {
