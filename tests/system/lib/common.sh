@@ -89,15 +89,22 @@ is_mounted() { awk -v p="$1" '$2 == p { found = 1 } END { exit !found }' /proc/m
 # and as "/data" once it is gone (kill -9), so the record is the only thing that names the device then.
 # A living daemon's record is left alone (it detaches its own device).
 detach_recorded_loop() {
-  local f=$1 idx backing pid now
+  local f=$1 idx backing pid now id want_id
   [ -f "$f" ] || return 0
   idx=$(sed -n 's/^loop-index \([0-9][0-9]*\)$/\1/p' "$f")
   backing=$(sed -n 's/^backing //p' "$f")
   pid=$(sed -n 's/^pid \([0-9][0-9]*\)$/\1/p' "$f")
+  # The FUSE file's identity (as losetup's BACK-MAJ:MIN BACK-INO): "/data" is what every FUSE file of another
+  # mount namespace reads as, so only the identity tells ours from another resource's device with the number.
+  want_id=$(sed -n 's/^backing-dev //p;s/^backing-inode //p' "$f" | tr '\n' ' ' | sed 's/ $//')
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 0
   if [ -n "$idx" ] && now=$(cat "/sys/block/loop$idx/loop/backing_file" 2>/dev/null); then
+    id=$(losetup -l -n -O BACK-MAJ:MIN,BACK-INO "/dev/loop$idx" 2>/dev/null | awk '{ print $1, $2 }')
     case $now in
-      "$backing" | /data | "/data (deleted)") timeout 10 losetup -d "/dev/loop$idx" 2>/dev/null || true ;;
+      "$backing" | /data | "/data (deleted)")
+        if [ -z "$want_id" ] || [ "$id" = "$want_id" ]; then
+          timeout 10 losetup -d "/dev/loop$idx" 2>/dev/null || true
+        fi ;;
     esac
   fi
   rm -f "$f"

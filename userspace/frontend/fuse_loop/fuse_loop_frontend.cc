@@ -65,9 +65,12 @@ void FuseLoopFrontend::detach_recorded_loop() {
   text << f.rdbuf();
   LoopRecord rec;
   std::string error;
+  std::string dev_now;
+  uint64_t inode_now = 0;
   if (!parse_loop_record(text.str(), &rec, &error)) {
     log_warn("resource {}: ignoring {}: {}", resource_, options_.record_path, error);
-  } else if (loop_record_matches(rec, loop_backing_file(rec.index))) {
+  } else if (loop_backing_identity(rec.index, &dev_now, &inode_now) &&
+             loop_record_matches(rec, loop_backing_file(rec.index), dev_now, inode_now)) {
     log_warn("resource {}: {} recorded by pid {} is still bound to its FUSE file; detaching it", resource_,
              loop_device_path(rec.index), rec.pid);
     int rc = loop_detach(rec.index, kStaleDetachTimeout, /*restore_if_busy=*/false, &error);
@@ -83,7 +86,8 @@ void FuseLoopFrontend::detach_recorded_loop() {
 
 void FuseLoopFrontend::write_record() {
   if (options_.record_path.empty()) return;
-  LoopRecord r{loop_index_, backing_file_path(), static_cast<int32_t>(::getpid())};
+  LoopRecord r{loop_index_, backing_file_path(), static_cast<int32_t>(::getpid()), loop_backing_dev_,
+               loop_backing_inode_};
   std::string tmp = options_.record_path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
@@ -180,6 +184,8 @@ int FuseLoopFrontend::start(std::string* error) {
   server_ = std::move(server);
   loop_index_ = info.index;
   loop_direct_io_ = info.direct_io;
+  loop_backing_dev_ = info.backing_dev;
+  loop_backing_inode_ = info.backing_inode;
   write_record();
   log_info("resource {}: {} attached to {} ({}, direct I/O {}, {} attach)", resource_, device_path(),
            backing_file_path(), info.read_only ? "read-only" : "read-write", info.direct_io ? "on" : "off",

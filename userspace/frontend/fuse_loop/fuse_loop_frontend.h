@@ -82,6 +82,8 @@ class FuseLoopFrontend final : public BlockFrontend {
   std::unique_ptr<FuseFileServer> server_;
   int loop_index_ = -1;
   bool loop_direct_io_ = false;
+  std::string loop_backing_dev_;  // the FUSE file's identity as the loop holds it (for the record)
+  uint64_t loop_backing_inode_ = 0;
 };
 
 }  // namespace tandem

@@ -1,6 +1,7 @@
 #include "frontend/fuse_loop/loop_device.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
@@ -191,6 +192,8 @@ int loop_attach(const std::string& backing_path, const LoopAttachOptions& option
     out->direct_io = (info.lo_flags & LO_FLAGS_DIRECT_IO) != 0;
     out->read_only = (info.lo_flags & LO_FLAGS_READ_ONLY) != 0;
     out->used_configure = used_configure;
+    out->backing_dev = fmt::format("{}:{}", major(info.lo_device), minor(info.lo_device));
+    out->backing_inode = info.lo_inode;
     return 0;
   }
   *error = "loop attach: every free loop device was taken by another process (" +
@@ -233,6 +236,17 @@ int loop_detach(int index, std::chrono::milliseconds timeout, bool restore_if_bu
     std::this_thread::sleep_for(kPollStep);
   }
   return 0;
+}
+
+bool loop_backing_identity(int index, std::string* dev, uint64_t* inode) {
+  UniqueFd fd;
+  std::string ignored;
+  loop_info64 info{};
+  if (open_loop_node(index, O_RDONLY, &fd, &ignored) != 0 || ::ioctl(fd.get(), LOOP_GET_STATUS64, &info) != 0)
+    return false;
+  *dev = fmt::format("{}:{}", major(info.lo_device), minor(info.lo_device));
+  *inode = info.lo_inode;
+  return true;
 }
 
 int loop_busy(int index, std::string* why) {

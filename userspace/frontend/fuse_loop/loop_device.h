@@ -26,7 +26,14 @@ struct LoopDeviceInfo {
   bool direct_io = false;  // As reported by LOOP_GET_STATUS64 after attach.
   bool read_only = false;
   bool used_configure = false;  // LOOP_CONFIGURE worked (else the LOOP_SET_FD fallback was used).
+  // The backing file's identity as the loop driver holds it (lo_device as "MAJ:MIN", lo_inode): unlike its
+  // path, it stays the same from every mount namespace, and no other live file has it.
+  std::string backing_dev;
+  uint64_t backing_inode = 0;
 };
+
+// The backing identity of /dev/loopN now (as in LoopDeviceInfo); false when it is unbound or unreadable.
+bool loop_backing_identity(int index, std::string* dev, uint64_t* inode);
 
 std::string loop_device_path(int index);  // "/dev/loopN"
 

@@ -7,8 +7,10 @@
 namespace tandem {
 
 std::string format_loop_record(const LoopRecord& r) {
-  return fmt::format("tandem-loop {}\nloop-index {}\nbacking {}\npid {}\n", kLoopRecordVersion, r.index, r.backing,
-                     r.pid);
+  std::string out = fmt::format("tandem-loop {}\nloop-index {}\nbacking {}\npid {}\n", kLoopRecordVersion, r.index,
+                                r.backing, r.pid);
+  if (!r.backing_dev.empty()) out += fmt::format("backing-dev {}\nbacking-inode {}\n", r.backing_dev, r.backing_inode);
+  return out;
 }
 
 namespace {
@@ -50,6 +52,14 @@ bool parse_loop_record(std::string_view text, LoopRecord* out, std::string* erro
       r.backing = std::string(value);
     } else if (key == "pid") {
       ok = have_pid = parse_number(value, &r.pid);
+    } else if (key == "backing-dev") {
+      size_t colon = value.find(':');
+      uint32_t major = 0, minor = 0;
+      ok = colon != std::string_view::npos && parse_number(value.substr(0, colon), &major) &&
+           parse_number(value.substr(colon + 1), &minor);
+      r.backing_dev = std::string(value);
+    } else if (key == "backing-inode") {
+      ok = parse_number(value, &r.backing_inode);
     }  // Unknown keys: a later version's additions, ignored.
     if (!ok) {
       *error = fmt::format("line {}: cannot read '{}'", line_no, line);
@@ -64,8 +74,11 @@ bool parse_loop_record(std::string_view text, LoopRecord* out, std::string* erro
   return true;
 }
 
-bool loop_record_matches(const LoopRecord& r, std::string_view backing_now) {
-  return backing_now == r.backing || backing_now == "/data" || backing_now == "/data (deleted)";
+bool loop_record_matches(const LoopRecord& r, std::string_view backing_now, std::string_view dev_now,
+                         uint64_t inode_now) {
+  bool path = backing_now == r.backing || backing_now == "/data" || backing_now == "/data (deleted)";
+  bool identity = r.backing_dev.empty() || (dev_now == r.backing_dev && inode_now == r.backing_inode);
+  return path && identity;
 }
 
 }  // namespace tandem

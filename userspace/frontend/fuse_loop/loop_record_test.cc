@@ -8,7 +8,7 @@ namespace tandem {
 namespace {
 
 TEST(LoopRecord, RoundTrip) {
-  LoopRecord r{7, "/run/tandem/fuse-r0/data", 4242};
+  LoopRecord r{7, "/run/tandem/fuse-r0/data", 4242, "", 0};
   std::string text = format_loop_record(r);
   EXPECT_EQ(text, "tandem-loop 1\nloop-index 7\nbacking /run/tandem/fuse-r0/data\npid 4242\n");
   LoopRecord back;
@@ -33,11 +33,29 @@ TEST(LoopRecord, RefusesOtherVersionsAndIncompleteOrBadRecords) {
 }
 
 TEST(LoopRecord, MatchesItsOwnPathAndTheDetachedForm) {
-  LoopRecord r{3, "/run/tandem/fuse-r0/data", 1};
-  EXPECT_TRUE(loop_record_matches(r, "/run/tandem/fuse-r0/data"));
-  EXPECT_TRUE(loop_record_matches(r, "/data"));
-  EXPECT_FALSE(loop_record_matches(r, "/var/lib/images/disk.img"));
-  EXPECT_FALSE(loop_record_matches(r, ""));
+  LoopRecord r{3, "/run/tandem/fuse-r0/data", 1, "", 0};
+  EXPECT_TRUE(loop_record_matches(r, "/run/tandem/fuse-r0/data", "0:52", 1));
+  EXPECT_TRUE(loop_record_matches(r, "/data", "0:52", 1));
+  EXPECT_FALSE(loop_record_matches(r, "/var/lib/images/disk.img", "0:52", 1));
+  EXPECT_FALSE(loop_record_matches(r, "", "0:52", 1));
+}
+
+// Every FUSE file of another mount namespace reads as "/data": with the identity recorded, another resource's
+// live device that took the same number after ours was detached is not ours.
+TEST(LoopRecord, IdentityTellsAnotherResourcesDeviceApart) {
+  LoopRecord r{3, "/run/tandem/fuse-r0/data", 1, "0:52", 1};
+  std::string text = format_loop_record(r);
+  EXPECT_EQ(text, "tandem-loop 1\nloop-index 3\nbacking /run/tandem/fuse-r0/data\npid 1\nbacking-dev 0:52\n"
+                  "backing-inode 1\n");
+  LoopRecord back;
+  std::string err;
+  ASSERT_TRUE(parse_loop_record(text, &back, &err)) << err;
+  EXPECT_EQ(back.backing_dev, "0:52");
+  EXPECT_EQ(back.backing_inode, 1u);
+  EXPECT_TRUE(loop_record_matches(back, "/data", "0:52", 1));
+  EXPECT_FALSE(loop_record_matches(back, "/data", "0:61", 1));
+  EXPECT_FALSE(loop_record_matches(back, "/data", "0:52", 2));
+  EXPECT_FALSE(parse_loop_record("tandem-loop 1\nloop-index 3\nbacking /x\npid 1\nbacking-dev 52\n", &back, &err));
 }
 
 }  // namespace
