@@ -177,6 +177,17 @@ table() {
     done
     printf '\n'
   done
+  echo
+  echo "| vCPU busy, node 1 / node 2 | seq-1m-qd8 | rand-4k-qd32 | rand-4k-qd1 |"
+  echo "|---|---:|---:|---:|"
+  for c in $CONFIGS; do
+    printf '| %s |' "$c"
+    for j in $JOBS; do
+      printf ' %s%% / %s |' "$(cat "$RUN/result-$c-$j.busy1" 2>/dev/null || echo -)" \
+        "$(if [ -s "$RUN/result-$c-$j.busy2" ]; then echo "$(cat "$RUN/result-$c-$j.busy2")%"; else echo -; fi)"
+    done
+    printf '\n'
+  done
   local f
   for f in "$RUN"/*.failed; do
     [ -e "$f" ] || continue
@@ -215,7 +226,10 @@ $TABLE
 
 Ratios in the first table are to the bare loop device in the same guest; the second divides tandem by DRBD
 job by job. The peer of every replicated configuration is the other guest, so each write crosses the emulated
-link and is written there before it completes (protocol C; md RAID1 waits for both legs likewise).
+link and is written there before it completes (protocol C; md RAID1 waits for both legs likewise). The third
+table is how busy each guest's single vCPU was during the job (from /proc/stat; node 2 sampled every second):
+near 100% the configuration is CPU-bound in the emulated guest, well below it waits for the link, the peer or
+a timer.
 
 ### What runs
 

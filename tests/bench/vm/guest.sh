@@ -78,19 +78,64 @@ fio_args() {
     rand-4k-qd1) echo "--rw=randwrite --bs=4k --iodepth=1 --randrepeat=0" ;;
   esac
 }
+# --- how busy each guest's one vCPU is during a job: node 1 reads /proc/stat around fio; node 2 samples it
+# every second while node 1's marker RUN/CFG.JOB.on exists. Written as RUN/result-CFG-JOB.busyN (percent).
+# A vCPU near 100% means the configuration is CPU-bound in the emulated guest; well below, it waits (on the
+# link, the peer or a timer).
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
+busy_percent() {   # busy_percent "BUSY0 IDLE0" "BUSY1 IDLE1"
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[1] - x[1]; t = d + y[2] - x[2];
+    if (t > 0) printf "%.0f\n", 100 * d / t; else print "-" }'
+}
+peer_sampler() {
+  local prev cur job
+  prev=$(cpu_ticks)
+  while sleep 1; do
+    cur=$(cpu_ticks)
+    for job in $JOBS; do
+      [ ! -e "$RUN/$CFG.$job.on" ] || echo "$prev $cur" >>"/tmp/ticks-$CFG-$job"
+    done
+    prev=$cur
+  done
+}
+peer_sampler_stop() {
+  local job
+  [ -z "${SAMPLER_PID:-}" ] || kill "$SAMPLER_PID" 2>/dev/null
+  SAMPLER_PID=""
+  for job in $JOBS; do
+    [ -s "/tmp/ticks-$CFG-$job" ] || continue
+    awk '{ b += $3 - $1; i += $4 - $2 } END { if (b + i > 0) printf "%.0f\n", 100 * b / (b + i) }' \
+      "/tmp/ticks-$CFG-$job" >"$RUN/result-$CFG-$job.busy2"
+    rm -f "/tmp/ticks-$CFG-$job"
+  done
+}
+
+# TCP segments node 1 retransmitted and its retransmission timeouts so far (a stalled link shows here).
+tcp_losses() { nstat -az TcpRetransSegs TcpExtTCPTimeouts 2>/dev/null | awk '/^Tcp/ { v[$1] = $2 } END { print v["TcpRetransSegs"] + 0, v["TcpExtTCPTimeouts"] + 0 }'; }
+
 run_fio() {
-  local dev=$1 job out
+  local dev=$1 job out t0 r0 r1
   echo "$dev" >"$RUN/$CFG.device"
   for job in $JOBS; do
     out=$RUN/result-$CFG-$job.terse
+    touch "$RUN/$CFG.$job.on"
+    t0=$(cpu_ticks)
+    r0=$(tcp_losses)
+    # The replication connection's TCP state in the middle of the job (cwnd, rtt, buffers), for the logs.
+    (sleep $((RAMP + RUNTIME / 2)) && ss -tmi state established >"$RUN/$CFG-$job.ss") &
     # shellcheck disable=SC2046  # fio_args is a list of options.
     timeout $((RUNTIME * 3 + RAMP + 60)) fio --name="$job" --filename="$dev" $(fio_args "$job") \
       --ioengine=libaio --direct=1 --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
       --output-format=terse --terse-version=3 >"$out.tmp" 2>"$RUN/$CFG-$job.err" ||
-      { failed "fio $job on $dev: $(tail -n 3 "$RUN/$CFG-$job.err")"; return 1; }
+      { rm -f "$RUN/$CFG.$job.on"; failed "fio $job on $dev: $(tail -n 3 "$RUN/$CFG-$job.err")"; return 1; }
+    busy_percent "$t0" "$(cpu_ticks)" >"$RUN/result-$CFG-$job.busy1"
+    r1=$(tcp_losses)
+    log "$CFG $job: node 1 TCP retransmitted segments, retransmission timeouts: $(awk -v a="$r0" -v b="$r1" \
+      'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2] }')"
+    rm -f "$RUN/$CFG.$job.on"
     grep '^3;' "$out.tmp" | tail -n 1 >"$out"
     rm -f "$out.tmp"
-    log "$CFG $job: $(awk -F';' '{ printf "%.1f MiB/s, %.0f IOPS", $48 / 1024, $49 }' "$out")"
+    log "$CFG $job: $(awk -F';' '{ printf "%.1f MiB/s, %.0f IOPS", $48 / 1024, $49 }' "$out"), vCPU busy $(cat "$RUN/result-$CFG-$job.busy1")%"
   done
 }
 
@@ -363,8 +408,15 @@ else
     needs_peer "$CFG" || continue
     wait_for 1200 "$CFG.go" have "$RUN/$CFG.go" || exit 4
     log "=== $CFG (peer side)"
-    if node2_prepare; then signal "$CFG.ready"; else echo "setup failed (see node2.log)" >"$RUN/$CFG.peer-failed"; fi
+    if node2_prepare; then
+      peer_sampler &
+      SAMPLER_PID=$!
+      signal "$CFG.ready"
+    else
+      echo "setup failed (see node2.log)" >"$RUN/$CFG.peer-failed"
+    fi
     wait_for 1200 "$CFG.done" have "$RUN/$CFG.done" || exit 4
+    peer_sampler_stop
     node2_release
     signal "$CFG.released"
   done
