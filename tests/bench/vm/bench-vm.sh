@@ -26,7 +26,7 @@ RAMP=${RAMP:-2}
 DISK_MIB=${DISK_MIB:-256}
 MTU=${MTU:-9000}
 SYNC=${SYNC:-full}
-CONFIGS=${CONFIGS:-bare drbd tandem-ublk tandem-nbd md-raid1 drbd-alone tandem-alone}
+CONFIGS=${CONFIGS:-bare drbd tandem-ublk tandem-nbd md-raid1 drbd-alone tandem-alone bare-again}
 REPORT=${BENCH_REPORT:-$REPO/docs/performance.md}
 JOBS="seq-1m-qd8 rand-4k-qd32 rand-4k-qd1"
 
@@ -94,30 +94,41 @@ boot() {   # boot N listen|connect
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 echo "bench-vm: $CONFIGS; $RUNTIME s per job; $DISK_MIB MiB per node; results in $OUT; guests limited to ${limit}s"
+# The host's load during the run, every 10 s (the guests' vCPUs share the host with whatever else runs).
+(while sleep 10; do cut -d' ' -f1 /proc/loadavg; done >"$LOGS/host-load") &
+LOAD_PID=$!
+PIDS+=("$LOAD_PID")
 boot 1 listen &
-PIDS+=($!)
+NODE1_PID=$!
+PIDS+=("$NODE1_PID")
 for _ in $(seq 1 300); do
   ss -Htln "sport = :$port" | grep -q . && break
-  kill -0 "${PIDS[0]}" 2>/dev/null || break
+  kill -0 "$NODE1_PID" 2>/dev/null || break
   sleep 0.1
 done
 ss -Htln "sport = :$port" | grep -q . || { cat "$LOGS/node1.out" >&2; die "node 1 did not open 127.0.0.1:$port"; }
 boot 2 connect &
-PIDS+=($!)
+NODE2_PID=$!
+PIDS+=("$NODE2_PID")
 # Node 1's progress as it happens.
 touch "$RUN/node1.log"
 tail -n +1 -F "$RUN/node1.log" 2>/dev/null &
-PIDS+=($!)
+TAIL_PID=$!
+PIDS+=("$TAIL_PID")
 rc1=0 rc2=0
-wait "${PIDS[0]}" || rc1=$?
+wait "$NODE1_PID" || rc1=$?
 # Node 2 ends when node 1 signals the end; if node 1 died early, node 2 would wait for its own limits.
 [ -e "$RUN/finished" ] || touch "$RUN/finished"
-for _ in $(seq 1 120); do kill -0 "${PIDS[1]}" 2>/dev/null || break; sleep 1; done
-kill -0 "${PIDS[1]}" 2>/dev/null && { p=$(cat "$LOGS/node2.qemu.pid" 2>/dev/null) && kill "$p" 2>/dev/null; }
-wait "${PIDS[1]}" || rc2=$?
-kill "${PIDS[2]}" 2>/dev/null || true
-wait "${PIDS[2]}" 2>/dev/null || true
+for _ in $(seq 1 120); do kill -0 "$NODE2_PID" 2>/dev/null || break; sleep 1; done
+if kill -0 "$NODE2_PID" 2>/dev/null; then
+  p=$(cat "$LOGS/node2.qemu.pid" 2>/dev/null || true)
+  [ -z "$p" ] || kill "$p" 2>/dev/null || true
+fi
+wait "$NODE2_PID" || rc2=$?
+kill "$LOAD_PID" "$TAIL_PID" 2>/dev/null || true
+wait "$LOAD_PID" "$TAIL_PID" 2>/dev/null || true
 PIDS=()
+LOAD_RANGE=$(sort -n "$LOGS/host-load" 2>/dev/null | sed -n '1p;$p' | paste -sd' ' | awk '{ print $1 " and " ($2 == "" ? $1 : $2) }')
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - T0))
 echo "bench-vm: guests exited $rc1 (node 1) and $rc2 (node 2) after ${ELAPSED}s"
@@ -138,6 +149,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", 
 describe() {
   case $1 in
     bare) echo "bare loop device (node 1)" ;;
+    bare-again) echo "bare loop device, again at the end" ;;
     drbd) echo "DRBD 8.4, protocol C" ;;
     tandem-ublk) echo "tandem, protocol C, ublk" ;;
     tandem-nbd) echo "tandem, protocol C, kernel NBD" ;;
@@ -216,9 +228,10 @@ software emulation (TCG), joined only by QEMU's socket network backend on the ho
 emulated, many times slower than the host's: only the ratios mean something, and only within one run.
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit; the whole run took $ELAPSED s
-- Host: $cpu, $(nproc) CPUs, Linux $(uname -r); load average at the start $LOAD_START, at the end $LOAD_END
-  (other work shares the host: both guests' vCPUs compete with it)
-- Guests: 1 vCPU and 1536 MiB each; $(head -n 1 "$RUN/versions" 2>/dev/null | sed 's/ *$//'); $(sed -n 3p "$RUN/versions" 2>/dev/null)
+- Host: $cpu, $(nproc) CPUs, Linux $(uname -r); load average at the start $LOAD_START, at the end $LOAD_END,
+  1-minute load between $LOAD_RANGE during the run (other work shares the host: both guests' vCPUs compete with
+  it, so a configuration measured while the load was high looks worse; the second bare row shows the drift)
+- Guests: 1 vCPU and 1536 MiB each; $(cat "$RUN/versions" 2>/dev/null)
 - Link: virtio-net, MTU $MTU, 192.168.77.1 and .2; plain TCP between the guests: $(cat "$RUN/link.mbit" 2>/dev/null || echo "?") Mbit/s (64 MiB through socat)
 - Each job: $RUNTIME s after a $RAMP s ramp, once; backing store $DISK_MIB MiB per node; initial sync: $SYNC
 

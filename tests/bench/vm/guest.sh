@@ -17,7 +17,7 @@ set -uo pipefail
 ME=${1:?usage: guest.sh 1|2}
 PEER=$((3 - ME))
 RUN=${RUN:?}
-CONFIGS=${CONFIGS:-bare drbd tandem-ublk tandem-nbd md-raid1 drbd-alone tandem-alone}
+CONFIGS=${CONFIGS:-bare drbd tandem-ublk tandem-nbd md-raid1 drbd-alone tandem-alone bare-again}
 RUNTIME=${RUNTIME:-15}
 RAMP=${RAMP:-2}
 DISK_MIB=${DISK_MIB:-256}
@@ -230,7 +230,7 @@ peer_stop() {
   signal "$CFG.done"
   wait_for 120 "node 2 to release $CFG" have "$RUN/$CFG.released"
 }
-needs_peer() { case $1 in bare | drbd-alone | tandem-alone) return 1 ;; *) return 0 ;; esac; }
+needs_peer() { case $1 in bare | bare-again | drbd-alone | tandem-alone) return 1 ;; *) return 0 ;; esac; }
 
 node1_bare() {
   disk_up || { failed "cannot set up /dev/loop0"; return 1; }
@@ -326,7 +326,7 @@ node1_md() {
 
 node1_run() {
   case $CFG in
-    bare) node1_bare ;;
+    bare | bare-again) node1_bare ;;
     drbd) node1_drbd connected ;;
     drbd-alone) node1_drbd alone ;;
     tandem-ublk) node1_tandem ublk connected ;;
@@ -384,12 +384,10 @@ signal "node$ME.booted"
 setup_link || { log "no link to node$PEER"; exit 3; }
 link_check || log "link check failed (the bench goes on)"
 if [ "$ME" = 1 ]; then
-  {
-    drbdadm --version 2>/dev/null | grep -E '^DRBD(ADM)?_(KERNEL_)?VERSION=' | tr '\n' ' '
-    echo
-    head -n 1 /proc/drbd
-    echo "fio $(fio --version), mdadm $(mdadm --version 2>&1 | awk '{ print $3 }'), $(qemu-nbd --version | head -n 1)"
-  } >"$RUN/versions"
+  echo "DRBD $(awk '/^version:/ { print $2; exit }' /proc/drbd) in the kernel," \
+    "drbd-utils $(drbdadm --version 2>/dev/null | sed -n 's/^DRBDADM_VERSION=//p')," \
+    "$(fio --version), mdadm $(mdadm --version 2>&1 | awk '{ print $3 }')," \
+    "qemu-nbd $(qemu-nbd --version | awk 'NR == 1 { print $2 }')" >"$RUN/versions"
   status=0
   for CFG in $CONFIGS; do
     log "=== $CFG"
