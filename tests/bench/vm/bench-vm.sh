@@ -244,6 +244,36 @@ table is how busy each guest's single vCPU was during the job (from /proc/stat; 
 near 100% the configuration is CPU-bound in the emulated guest, well below it waits for the link, the peer or
 a timer.
 
+### Reading the numbers
+
+From this run and the development runs of 2026-11-30 (host load 4 to 10, so each figure moves by ±30%
+between runs; the ranges below are over those runs):
+
+- Nearly every configuration keeps its guest's vCPU busy (third table): in these guests throughput is CPU
+  cost per request far more than I/O latency. Kernel paths (loop, DRBD, md) are cheap under emulation; every
+  system call and context switch of a user-space daemon is emulated too, so the guests magnify tandem's
+  per-request overhead against an in-kernel DRBD well beyond what a real machine shows.
+- tandem over ublk against DRBD: sequential 1 MiB writes 0.66 to 1.06× DRBD, 4 KiB random writes at QD 32
+  0.48 to 0.59×, both at the Primary's vCPU limit. StandAlone says the same without the network: tandem's
+  local path beats DRBD's with 1 MiB requests and reaches a quarter to a third of DRBD's with 4 KiB ones.
+- Kernel NBD costs more per request than ublk (about 0.45× DRBD sequential, 0.3× random): each request also
+  crosses the nbd driver's socket to the daemon.
+- At QD 1, DRBD 8.4 completes only about 20 writes a second (about 50 ms each) while both vCPUs are mostly
+  idle: it waits for something other than the CPU (\`tcp-cork no\` changes nothing; not investigated
+  further). tandem's higher QD-1 figures are no merit of tandem's.
+- md RAID1 with the NBD leg lands at or below tandem: the kernel nbd client plus qemu-nbd cost about what
+  tandem's daemon costs.
+- The socat figure for the link (30 to 60 Mbit/s under this load) is below what DRBD and tandem push through
+  it (15 to 20 MiB/s, 130 to 160 Mbit/s): socat through a pipe spends more guest CPU per byte. It is a lower
+  bound for the link, not its limit.
+- Found with this benchmark and fixed in commit a9dac86: the node that accepts the replication connection
+  (node 2, the usual Secondary) set its socket buffers only after accept(), when TCP had already fixed the
+  connection's window clamp, and advertised at most 64 KiB. On this link that held protocol C at 2.1 MiB/s
+  sequential (ss -tmi on the Primary: rwnd_limited 94%) and the initial sync of 256 MiB at 109 s, against
+  DRBD's 15 to 20 MiB/s and 15 to 20 s; now 12 to 16 MiB/s and 13 to 20 s. The veth pair of \`make bench\`
+  (round trips of microseconds) hid it; a real network with a 0.1 to 1 ms round trip would have capped
+  replication at about 650 to 65 MB/s.
+
 ### What runs
 
 Every configuration starts from a fresh backing store on both nodes: a file of $DISK_MIB MiB in the guest's
