@@ -212,7 +212,8 @@ VM_SECTION=$(sed -n '/^<!-- make bench-vm: begin/,/^<!-- make bench-vm: end/p' "
 
 Written by \`make bench\` (tests/bench/bench.sh); rerun it to refresh this page. It is a benchmark, not a
 test: nothing fails on the numbers. The first target of issue 2 is protocol C at ≥ 0.7× the baseline's
-sequential throughput.
+sequential throughput. The last section, tandem beside DRBD 8.4 and md RAID1 in two VMs, is written by
+\`make bench-vm\` (tests/bench/vm/bench-vm.sh).
 
 ## Latest results
 

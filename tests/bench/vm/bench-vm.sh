@@ -246,33 +246,34 @@ a timer.
 
 ### Reading the numbers
 
-From this run and the development runs of 2026-11-30 (host load 4 to 10, so each figure moves by ±30%
-between runs; the ranges below are over those runs):
+From this run and the development runs of 2026-11-30 (two full runs and shorter ones, host load 3 to 10):
 
+- The host is shared, and its load moves every figure: in the second full run the bare device gave 45 MiB/s
+  at the start and 120 MiB/s at the end. Ratios to the bare device (measured minutes apart) carry that drift;
+  tandem ÷ DRBD compares neighbours in time and is the steadier figure (the ranges below are over the runs).
 - Nearly every configuration keeps its guest's vCPU busy (third table): in these guests throughput is CPU
   cost per request far more than I/O latency. Kernel paths (loop, DRBD, md) are cheap under emulation; every
   system call and context switch of a user-space daemon is emulated too, so the guests magnify tandem's
   per-request overhead against an in-kernel DRBD well beyond what a real machine shows.
-- tandem over ublk against DRBD: sequential 1 MiB writes 0.66 to 1.06× DRBD, 4 KiB random writes at QD 32
-  0.48 to 0.59×, both at the Primary's vCPU limit. StandAlone says the same without the network: tandem's
-  local path beats DRBD's with 1 MiB requests and reaches a quarter to a third of DRBD's with 4 KiB ones.
-- Kernel NBD costs more per request than ublk (about 0.45× DRBD sequential, 0.3× random): each request also
-  crosses the nbd driver's socket to the daemon.
-- At QD 1, DRBD 8.4 completes only about 20 writes a second (about 50 ms each) while both vCPUs are mostly
+- tandem over ublk against DRBD: sequential 1 MiB writes 0.65 to 1.06× DRBD, 4 KiB random writes at QD 32
+  0.48 to 0.63×, both at the Primary's vCPU limit. StandAlone says the same without the network: tandem's
+  local path beats DRBD's with 1 MiB requests (1.4 to 1.5×) and reaches a quarter of DRBD's with 4 KiB ones.
+- Kernel NBD costs more per request than ublk (0.45 to 0.50× DRBD sequential, 0.29 to 0.35× random): each
+  request also crosses the nbd driver's socket to the daemon.
+- At QD 1, DRBD 8.4 completes only 16 to 20 writes a second (about 50 ms each) while both vCPUs are mostly
   idle: it waits for something other than the CPU (\`tcp-cork no\` changes nothing; not investigated
   further). tandem's higher QD-1 figures are no merit of tandem's.
-- md RAID1 with the NBD leg lands at or below tandem: the kernel nbd client plus qemu-nbd cost about what
-  tandem's daemon costs.
-- The socat figure for the link (30 to 60 Mbit/s under this load) is below what DRBD and tandem push through
-  it (15 to 20 MiB/s, 130 to 160 Mbit/s): socat through a pipe spends more guest CPU per byte. It is a lower
-  bound for the link, not its limit.
+- md RAID1 with the NBD leg is the noisiest: 0.38× DRBD sequential in one full run, 1.2× in the other.
+- The socat figure for the link (25 to 60 Mbit/s under this load) is below what DRBD and tandem push through
+  it (up to 20 MiB/s, 160 Mbit/s): socat through a pipe spends more guest CPU per byte. It is a lower bound
+  for the link, not its limit.
 - Found with this benchmark and fixed in commit a9dac86: the node that accepts the replication connection
   (node 2, the usual Secondary) set its socket buffers only after accept(), when TCP had already fixed the
   connection's window clamp, and advertised at most 64 KiB. On this link that held protocol C at 2.1 MiB/s
-  sequential (ss -tmi on the Primary: rwnd_limited 94%) and the initial sync of 256 MiB at 109 s, against
-  DRBD's 15 to 20 MiB/s and 15 to 20 s; now 12 to 16 MiB/s and 13 to 20 s. The veth pair of \`make bench\`
-  (round trips of microseconds) hid it; a real network with a 0.1 to 1 ms round trip would have capped
-  replication at about 650 to 65 MB/s.
+  sequential (ss -tmi on the Primary: rwnd_limited 94%) and the initial sync of 256 MiB at 109 s, where DRBD
+  did 14 to 20 MiB/s and 15 to 27 s; since the fix tandem does 9 to 16 MiB/s and 13 to 27 s. The veth pair
+  of \`make bench\` (round trips of microseconds) hid it; a real network with a 0.1 to 1 ms round trip would
+  have capped replication at about 650 to 65 MB/s.
 
 ### What runs
 
@@ -299,8 +300,9 @@ EOF
   on /dev/drbd0. The usermode helper is drbdadm (through a wrapper that enters the guest's root), no handlers.
 - **tandem, protocol C, ublk / kernel NBD**: the same steps with tandemadm (\`up r0 --frontend ublk\` or
   \`--frontend kernel-nbd\` on both, \`primary r0 --force\`, \`wait-sync\`), then fio on the kernel device that
-  /dev/tandem0 links to. Same net and disk options as DRBD (tandem accepts max-buffers and the buffer sizes
-  and ignores them; it interprets c-plan-ahead and resync-rate).
+  /dev/tandem0 links to. Same net and disk options as DRBD: tandem interprets c-plan-ahead and resync-rate,
+  accepts max-buffers, max-epoch-size and the buffer sizes without acting on them, and always asks for 8 MiB
+  socket buffers where DRBD (sndbuf-size 0, rcvbuf-size 0) lets the kernel size them.
 - **md RAID1**: node 2 exports its /dev/loop0 with \`qemu-nbd --format=raw --cache=none --aio=native
   --bind=192.168.77.2 --port=10809 --persistent\` (O_DIRECT, as DRBD's and tandem's Secondary write);
   node 1 attaches it with \`nbd-client 192.168.77.2 10809 /dev/nbd15 -b 4096\` and builds \`mdadm --create
