@@ -45,6 +45,9 @@ for d in "${rw[@]+"${rw[@]}"}"; do [ "$d" != / ] || { echo "boot-node: will not 
 
 work=$(mktemp -d "/tmp/tandem-bootnode-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# Stopped by the caller: the EXIT trap still removes the work folder (bash runs this once QEMU has gone; the
+# caller kills QEMU through its pid file).
+trap 'exit 143' TERM INT
 mkdir -p "$work/root/bin"
 cp /bin/busybox "$work/root/bin/busybox"   # busybox-static: the initramfs has no libraries
 
