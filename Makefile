@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build check unit asan system demo bench sim clean
+.PHONY: all deps build check unit asan system demo bench bench-vm sim clean
 
 all: build
 
@@ -51,6 +51,11 @@ demo: build
 
 bench: build
 	./tests/bench/bench.sh $(BUILD)
+
+# tandem beside DRBD 8.4, md RAID1 and the bare device, across two QEMU guests (the test kernel: TANDEM_TEST_KERNEL
+# or ../shared/vm/bzImage; SKIP without it). Not part of `check`. RUNTIME=S per fio job (default 15).
+bench-vm: build
+	./tests/bench/vm/bench-vm.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

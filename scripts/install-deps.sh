@@ -11,8 +11,9 @@ e2fsprogs util-linux iproute2 iptables procps kmod psmisc"
 PKGS="$PKGS qemu-system-x86 busybox-static cpio"
 # The HA test and `make demo` run a Pacemaker + Corosync cluster with MariaDB (tests/system/test-ha-mariadb.sh).
 PKGS="$PKGS pacemaker corosync pacemaker-cli-utils crmsh resource-agents mariadb-server mariadb-client libxml2-utils heartbeat"
-# drbd-utils is only needed to cross-check our example config with `drbdadm dump`.
-PKGS="$PKGS drbd-utils"
+# drbd-utils cross-checks our example config with `drbdadm dump` and drives the in-kernel DRBD of `make bench-vm`,
+# which also builds md RAID1 with a kernel NBD leg (mdadm, nbd-client; qemu-nbd serves it) and times the link (socat).
+PKGS="$PKGS drbd-utils mdadm nbd-client socat"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

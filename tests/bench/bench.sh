@@ -204,13 +204,16 @@ commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The report itself is this script's output: a copy left by an earlier run does not make the code dirty.
 dirty=$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | { grep -v ' docs/performance.md$' || true; } | head -c1)
 [ -z "$dirty" ] || commit="$commit (with uncommitted changes)"
+# make bench-vm's section (tests/bench/vm/bench-vm.sh) is kept as it is, after this script's own text.
+VM_SECTION=$(sed -n '/^<!-- make bench-vm: begin/,/^<!-- make bench-vm: end/p' "$REPORT" 2>/dev/null || true)
 {
   cat <<EOF
 # Performance
 
 Written by \`make bench\` (tests/bench/bench.sh); rerun it to refresh this page. It is a benchmark, not a
 test: nothing fails on the numbers. The first target of issue 2 is protocol C at ≥ 0.7× the baseline's
-sequential throughput.
+sequential throughput. The last section, tandem beside DRBD 8.4 and md RAID1 in two VMs, is written by
+\`make bench-vm\` (tests/bench/vm/bench-vm.sh).
 
 ## Latest results
 
@@ -289,5 +292,6 @@ The resource file (per-test paths and addresses):
 $(grep -v '^#' "$CONF")
 \`\`\`
 EOF
+  [ -z "$VM_SECTION" ] || printf '\n%s\n' "$VM_SECTION"
 } >"$REPORT"
 info "written to $REPORT"
