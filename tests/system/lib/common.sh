@@ -99,10 +99,11 @@ detach_recorded_loop() {
   want_id=$(sed -n 's/^backing-dev //p;s/^backing-inode //p' "$f" | tr '\n' ' ' | sed 's/ $//')
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 0
   if [ -n "$idx" ] && now=$(cat "/sys/block/loop$idx/loop/backing_file" 2>/dev/null); then
+    # Empty when the device cannot say: its FUSE server is dead (ours, crashed); a live device answers.
     id=$(losetup -l -n -O BACK-MAJ:MIN,BACK-INO "/dev/loop$idx" 2>/dev/null | awk '{ print $1, $2 }')
     case $now in
       "$backing" | /data | "/data (deleted)")
-        if [ -z "$want_id" ] || [ "$id" = "$want_id" ]; then
+        if [ -z "$want_id" ] || [ -z "$id" ] || [ "$id" = "$want_id" ]; then
           timeout 10 losetup -d "/dev/loop$idx" 2>/dev/null || true
         fi ;;
     esac

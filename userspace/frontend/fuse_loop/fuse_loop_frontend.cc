@@ -67,10 +67,19 @@ void FuseLoopFrontend::detach_recorded_loop() {
   std::string error;
   std::string dev_now;
   uint64_t inode_now = 0;
-  if (!parse_loop_record(text.str(), &rec, &error)) {
+  bool parsed = parse_loop_record(text.str(), &rec, &error);
+  if (parsed) {
+    int rc = loop_backing_identity(rec.index, &dev_now, &inode_now);
+    // A device whose FUSE server is dead cannot say which file it holds; a live one (another resource's
+    // that took the number) can, so "dead" stands for our identity.
+    if (rc == -ENOTCONN) {
+      dev_now = rec.backing_dev;
+      inode_now = rec.backing_inode;
+    }
+  }
+  if (!parsed) {
     log_warn("resource {}: ignoring {}: {}", resource_, options_.record_path, error);
-  } else if (loop_backing_identity(rec.index, &dev_now, &inode_now) &&
-             loop_record_matches(rec, loop_backing_file(rec.index), dev_now, inode_now)) {
+  } else if (loop_record_matches(rec, loop_backing_file(rec.index), dev_now, inode_now)) {
     log_warn("resource {}: {} recorded by pid {} is still bound to its FUSE file; detaching it", resource_,
              loop_device_path(rec.index), rec.pid);
     int rc = loop_detach(rec.index, kStaleDetachTimeout, /*restore_if_busy=*/false, &error);
@@ -80,6 +89,10 @@ void FuseLoopFrontend::detach_recorded_loop() {
     } else if (rc != 0 && rc != -ENXIO) {
       log_warn("resource {}: detaching stale {}: {}", resource_, loop_device_path(rec.index), error);
     }
+  } else {
+    log_info("resource {}: {} recorded by pid {} is no longer ours (backing '{}', {} inode {}; recorded '{}', {} "
+             "inode {}); leaving it", resource_, loop_device_path(rec.index), rec.pid, loop_backing_file(rec.index),
+             dev_now.empty() ? "unbound" : dev_now, inode_now, rec.backing, rec.backing_dev, rec.backing_inode);
   }
   remove_record();
 }

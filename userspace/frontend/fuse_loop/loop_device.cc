@@ -238,15 +238,16 @@ int loop_detach(int index, std::chrono::milliseconds timeout, bool restore_if_bu
   return 0;
 }
 
-bool loop_backing_identity(int index, std::string* dev, uint64_t* inode) {
+int loop_backing_identity(int index, std::string* dev, uint64_t* inode) {
   UniqueFd fd;
   std::string ignored;
+  int rc = open_loop_node(index, O_RDONLY, &fd, &ignored);
+  if (rc != 0) return rc;
   loop_info64 info{};
-  if (open_loop_node(index, O_RDONLY, &fd, &ignored) != 0 || ::ioctl(fd.get(), LOOP_GET_STATUS64, &info) != 0)
-    return false;
+  if (::ioctl(fd.get(), LOOP_GET_STATUS64, &info) != 0) return -errno;
   *dev = fmt::format("{}:{}", major(info.lo_device), minor(info.lo_device));
   *inode = info.lo_inode;
-  return true;
+  return 0;
 }
 
 int loop_busy(int index, std::string* why) {

@@ -32,8 +32,10 @@ struct LoopDeviceInfo {
   uint64_t backing_inode = 0;
 };
 
-// The backing identity of /dev/loopN now (as in LoopDeviceInfo); false when it is unbound or unreadable.
-bool loop_backing_identity(int index, std::string* dev, uint64_t* inode);
+// The backing identity of /dev/loopN now (as in LoopDeviceInfo): 0, or a negative errno — -ENXIO when it is
+// unbound, -ENOTCONN when its backing file is on a FUSE mount whose server is gone (the kernel's
+// LOOP_GET_STATUS64 asks the file system for the inode, and a dead FUSE connection cannot answer).
+int loop_backing_identity(int index, std::string* dev, uint64_t* inode);
 
 std::string loop_device_path(int index);  // "/dev/loopN"
 
