@@ -147,6 +147,7 @@ void Replica::peer_message(const wire::Message& m) {
     case MsgType::VerifyDone:
       if (repl_ == ReplState::VerifyT) {
         repl_ = ReplState::Established;
+        start_pending_resync();
         fx_->state_changed();
       }
       break;

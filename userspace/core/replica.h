@@ -272,6 +272,7 @@ class Replica {
   void send_bitmap();
   void on_bitmap_chunk(const wire::BitmapChunk& c);
   void on_bitmap_done(const wire::BitmapDone& d);
+  void start_pending_resync();
 
   // replica_resync.cc
   void begin_sync_source(bool full);

@@ -67,10 +67,15 @@ void Replica::on_bitmap_done(const wire::BitmapDone& d) {
   peer_words_.shrink_to_fit();
   log_info("bitmap exchange with node {}: peer marked {} blocks; {} blocks out of sync now", cfg_.peer_node_id,
            d.set_bits, bitmap_.count());
-  if (source_waits_for_bitmap_) {
-    source_waits_for_bitmap_ = false;
-    if (repl_ == ReplState::Established) begin_sync_source(false);
-  }
+  start_pending_resync();
+}
+
+// A sync source waiting for the peer's bitmap starts its resync once it has it and replication is Established
+// (the peer's verify may be running: then when it ends).
+void Replica::start_pending_resync() {
+  if (!source_waits_for_bitmap_ || !peer_bitmap_received_ || repl_ != ReplState::Established) return;
+  source_waits_for_bitmap_ = false;
+  begin_sync_source(false);
 }
 
 }  // namespace tandem

@@ -24,6 +24,9 @@ constexpr uint32_t kBlock = DirtyBitmap::kBlockBytes;
 std::string Replica::start_verify() {
   if (conn_ != ConnState::Connected || !handshake_done_) return "not connected to the peer";
   if (repl_ != ReplState::Established) return fmt::format("replication is {}; verify needs Established", to_string(repl_));
+  // The connection's bitmap exchange decides whether a resync comes first (simulator seed 118648: a verify
+  // started while this node waited for the peer's bitmap, and the resync it was about to start never ran).
+  if (!peer_bitmap_received_ || source_waits_for_bitmap_) return "the bitmap exchange with the peer is not finished yet; retry";
   if (disk_ != DiskState::UpToDate || peer_disk_ != DiskState::UpToDate) return "verify needs both disks UpToDate";
   repl_ = ReplState::VerifyS;
   verify_cursor_bytes_ = 0;
@@ -69,6 +72,7 @@ void Replica::pump_verify() {
   done.type = wire::MsgType::VerifyDone;
   fx_->send(done);
   repl_ = ReplState::Established;
+  start_pending_resync();
   uint64_t oos = counters_.verify_out_of_sync_bytes;
   log_info("online verify with node {} finished: {} bytes out of sync{}", cfg_.peer_node_id, oos,
            oos ? "; disconnect and connect to resync them" : "");
