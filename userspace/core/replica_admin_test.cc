@@ -120,6 +120,30 @@ TEST(ReplicaVerify, FindsBlocksCorruptedBehindTheBackAndReconnectRepairsThem) {
   EXPECT_EQ(c.replica(0).bitmap().count(), 0u);
 }
 
+// Simulator seed 118648: a verify started while the sync source waited for the peer's bitmap, and the bitmap
+// resync it was about to start never ran. Verify now waits for the exchange; the resync runs first.
+TEST(ReplicaVerify, WaitsForTheBitmapExchangeSoTheResyncIsNotLost) {
+  testing::Cluster c(52, kSize);
+  synced_pair(c);
+  c.disconnect();
+  testing::AppIo w(IoOp::Write, 12 * 4096, 4096, 7);
+  c.replica(0).app_request(&w.req);
+  c.run();
+  ASSERT_TRUE(w.done);
+  ASSERT_TRUE(c.replica(0).bitmap().test(12));
+  c.connect();
+  // Only the peer's State reaches node 0: it decides to be the bitmap-based source and waits for the
+  // peer's bitmap.
+  ASSERT_TRUE(c.deliver_one(1));
+  EXPECT_NE(c.replica(0).start_verify().find("bitmap exchange"), std::string::npos);
+  c.run();
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+  EXPECT_EQ(c.replica(0).bitmap().count(), 0u);
+  EXPECT_EQ(c.replica(0).start_verify(), "");
+  c.run();
+  EXPECT_EQ(c.replica(0).status().verify_out_of_sync_bytes, 0u);
+}
+
 TEST(ReplicaVerify, WithVerifyAlgSha256) {
   ReplicaConfig cfg{0, 1, 'C', kSize, {}, 0, Fencing::DontCare, {}};
   cfg.verify_alg = DigestAlg::Sha256;
