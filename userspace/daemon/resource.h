@@ -84,15 +84,10 @@ class Resource final : public Effects, public BlockTarget {
   size_t send_backlog_bytes() const override { return connector_->queued_bytes(); }
 
  private:
-  static bool resync_control(const config::ResourceConfig& rc, ReplicaConfig* cfg, std::string* error);
-  static bool digest_policy(const config::ResourceConfig& rc, ReplicaConfig* cfg, std::string* error);
-  static bool fencing_policy(const config::ResourceConfig& rc, Fencing* f, std::string* error);
   std::vector<std::string> handler_environment(std::string_view name) const;
   void fence_peer_exited();
   void finish_fence_peer(int code);  // the handler is reaped: stop watching it, tell the core
   void check_fence_peer_timeout();
-  static uint32_t al_extents(const config::ResourceConfig& rc);
-  static bool split_brain_policy(const config::ResourceConfig& rc, SplitBrainPolicy* p, std::string* error);
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
   void on_tick();
   void reap_storage();
