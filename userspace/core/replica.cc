@@ -371,6 +371,30 @@ void Replica::peer_disconnected(std::string_view reason) {
   fx_->state_changed();
 }
 
+std::string Replica::reconfigure(const ReplicaConfig& next) {
+  TANDEM_CHECK(next.node_id == cfg_.node_id && next.peer_node_id == cfg_.peer_node_id &&
+               next.data_size_bytes == cfg_.data_size_bytes);
+  const bool agreed_changes = next.protocol != cfg_.protocol || next.verify_alg != cfg_.verify_alg ||
+                              next.csums_alg != cfg_.csums_alg ||
+                              next.csums_after_crash_only != cfg_.csums_after_crash_only;
+  if (agreed_changes && conn_ == ConnState::Connected)
+    return "protocol, verify-alg and csums-alg change only while disconnected";
+  if (next.fencing != cfg_.fencing && fence_pending_) return "the fence-peer handler is running; retry when it is done";
+  const bool resync_changed = !(next.dynamic_resync == cfg_.dynamic_resync);
+  ReplicaConfig merged = next;
+  merged.al_extents = cfg_.al_extents;  // the set in memory and the on-disk ring were sized at start
+  merged.al_extent_shift = cfg_.al_extent_shift;
+  merged.al_last_seq = cfg_.al_last_seq;
+  cfg_ = merged;
+  if (resync_changed) {
+    // A running resync goes on under the new controller, which plans afresh from its next step.
+    resync_controller_ = ResyncController(cfg_.dynamic_resync);
+    if (cfg_.dynamic_resync.dynamic) resync_tokens_ = 0;
+  }
+  fx_->state_changed();
+  return "";
+}
+
 void Replica::set_standalone(bool standalone) {
   standalone_ = standalone;
   if (conn_ != ConnState::Connected) conn_ = standalone ? ConnState::StandAlone : ConnState::Connecting;

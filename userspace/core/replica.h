@@ -152,6 +152,11 @@ class Replica {
   // this node's bitmap, as DRBD's verify does; they are copied from this node at the next reconnect. Run it on
   // the node whose data is right (normally the Primary). The out-of-sync handler runs at the end if any differ.
   std::string start_verify();
+  // adjust: takes the policies of `next` (ReplicaConfig's policy part; node ids and data size must be the
+  // running ones). The settings the peers agree on at the handshake (protocol, verify-alg, csums-alg) change
+  // only while not connected: the daemon disconnects first. The activity log keeps its size until the next
+  // start. Returns an empty string on success, else why nothing was changed.
+  std::string reconfigure(const ReplicaConfig& next);
   // pause-sync / resume-sync on the sync source.
   std::string pause_sync();
   std::string resume_sync();

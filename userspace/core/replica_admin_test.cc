@@ -316,5 +316,44 @@ TEST(ReplicaProtocolA, BacklogHoldsNewWritesUntilTheQueueDrains) {
   EXPECT_EQ(c.node(0).disk, c.node(1).disk);
 }
 
+
+// adjust: the settings both peers agree on at the handshake change only while disconnected; a peer still on the
+// old protocol refuses the connection (StandAlone, as DRBD) until it is adjusted too.
+TEST(ReplicaAdjust, TheProtocolChangesOnlyWhileDisconnected) {
+  Cluster c(44, kSize);
+  synced_pair(c);
+  ReplicaConfig a0{0, 1, 'A', kSize, {}, 0, Fencing::DontCare, {}};
+  ReplicaConfig a1{1, 0, 'A', kSize, {}, 0, Fencing::DontCare, {}};
+  EXPECT_NE(c.replica(0).reconfigure(a0), "");  // connected: refused, nothing changed
+  c.disconnect();
+  EXPECT_EQ(c.replica(0).reconfigure(a0), "");
+  c.connect();
+  c.run();
+  EXPECT_FALSE(c.connected());  // node 1 still runs protocol C
+  EXPECT_NE(c.replica(0).status().last_decision.find("protocol"), std::string::npos)
+      << c.replica(0).status().last_decision << " / " << c.replica(1).status().last_decision;
+  EXPECT_EQ(c.replica(1).reconfigure(a1), "");
+  c.connect();
+  c.run();
+  ASSERT_TRUE(c.connected());
+  EXPECT_EQ(c.replica(1).status().repl, ReplState::Established);
+  testing::AppIo w(IoOp::Write, 3 * 4096, 4096, 0x3A);
+  c.replica(0).app_request(&w.req);
+  c.run();
+  EXPECT_TRUE(w.done);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
+TEST(ReplicaAdjust, ResyncRateAndPoliciesChangeWhileConnected) {
+  Cluster c(45, kSize);
+  synced_pair(c);
+  ReplicaConfig next{0, 1, 'C', kSize, {}, 10 << 20, Fencing::DontCare, {}};
+  next.split_brain.pri0 = AfterSb0::DiscardZeroChanges;
+  EXPECT_EQ(c.replica(0).reconfigure(next), "");
+  EXPECT_EQ(c.replica(0).status().repl, ReplState::Established);
+  next.verify_alg = DigestAlg::Sha1;
+  EXPECT_NE(c.replica(0).reconfigure(next), "");  // agreed at the handshake: not while connected
+}
+
 }  // namespace
 }  // namespace tandem

@@ -26,6 +26,7 @@ struct ResyncControlConfig {
   uint32_t delay_target_steps = 10;     // c-delay-target, in 100 ms steps
   uint64_t max_rate_bytes_per_s = 0;    // c-max-rate; 0 = no ceiling
   uint64_t min_rate_bytes_per_s = 250 * 1024;  // c-min-rate
+  bool operator==(const ResyncControlConfig&) const = default;
 };
 
 class ResyncController {
