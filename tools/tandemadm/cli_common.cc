@@ -2,7 +2,11 @@
 
 #include <sys/utsname.h>
 
+#include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "io/local_addresses.h"
 
@@ -20,6 +24,13 @@ config::Config load_config(const GlobalOptions& global) {
   std::string error;
   if (!config::parse_file(global.config_path, &cfg, &error)) cli_fail(kExitConfig, std::move(error));
   return cfg;
+}
+
+std::string absolute_config_path(const GlobalOptions& global) {
+  char buf[PATH_MAX];
+  if (::realpath(global.config_path.c_str(), buf) == nullptr)
+    cli_fail(kExitConfig, "cannot resolve configuration path {}: {}", global.config_path, std::strerror(errno));
+  return buf;
 }
 
 const config::ResourceConfig& find_resource(const config::Config& cfg, const std::string& name) {

@@ -43,6 +43,9 @@ void print_error(std::string_view message);
 // "FILE:LINE: message" on failure.
 config::Config load_config(const GlobalOptions& global);
 
+// The configuration file's absolute path (for the daemon, which runs elsewhere); throws CliError(kExitConfig).
+std::string absolute_config_path(const GlobalOptions& global);
+
 // The resource named `name`; throws CliError(kExitUsage) listing the known resources when absent.
 const config::ResourceConfig& find_resource(const config::Config& cfg, const std::string& name);
 

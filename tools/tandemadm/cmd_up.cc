@@ -76,13 +76,6 @@ std::string locate_tandemd() {
   return ::realpath(found.c_str(), buf) != nullptr ? std::string(buf) : found;
 }
 
-std::string absolute_path(const std::string& path) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr)
-    cli_fail(kExitConfig, "cannot resolve configuration path {}: {}", path, std::strerror(errno));
-  return buf;
-}
-
 // Waits until the daemon answers `ping` with `pong`, or fails with what is known about why not.
 void wait_until_answering(const std::string& resource, pid_t pid, const RunPaths& paths) {
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(kDaemonStartTimeoutMs);
@@ -135,7 +128,7 @@ int run_up(const CommandArgs& args) {
   check_not_running(r.name, paths);
   check_metadata(r.name, meta::MdPaths{hosts.local->volume.disk, hosts.local->volume.meta_disk});
   std::vector<std::string> argv =
-      tandemd_argv(locate_tandemd(), absolute_path(args.global.config_path), r.name, hosts.local->name,
+      tandemd_argv(locate_tandemd(), absolute_config_path(args.global), r.name, hosts.local->name,
                    args.global.run_dir);
   if (!frontend.empty()) {
     argv.push_back("--frontend");

@@ -43,6 +43,7 @@ struct Command {
   X(create_md)                \
   X(dump_md)                  \
   X(up)                       \
+  X(adjust)                   \
   X(down)                     \
   X(primary)                  \
   X(secondary)                \

@@ -157,6 +157,7 @@ class Replica {
   // only while not connected: the daemon disconnects first. The activity log keeps its size until the next
   // start. Returns an empty string on success, else why nothing was changed.
   std::string reconfigure(const ReplicaConfig& next);
+  const ReplicaConfig& config() const { return cfg_; }
   // pause-sync / resume-sync on the sync source.
   std::string pause_sync();
   std::string resume_sync();

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/check.h"
 #include "common/log.h"
 #include "daemon/peer_auth.h"
 
@@ -81,6 +82,11 @@ void PeerConnector::disable(const std::string& reason) {
   }
   if (link_) close_link(reason);
   state_ = State::Idle;
+}
+
+void PeerConnector::set_config(PeerConnectorConfig cfg) {
+  TANDEM_CHECK(!enabled_);
+  cfg_ = std::move(cfg);
 }
 
 void PeerConnector::try_listen() {

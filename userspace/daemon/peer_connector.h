@@ -51,6 +51,8 @@ class PeerConnector {
   void enable();
   void disable(const std::string& reason);
   bool enabled() const { return enabled_; }
+  // adjust: new addresses, secret or keepalive settings. REQUIRES: disabled (they shape the next connection).
+  void set_config(PeerConnectorConfig cfg);
   bool established() const { return link_ && state_ == State::Established; }
   size_t queued_bytes() const { return link_ ? link_->queued_bytes() : 0; }
 

@@ -115,6 +115,7 @@ bool Resource::start(std::string* error) {
   ReplicaConfig cfg;
   cfg.node_id = static_cast<uint32_t>(local_->node_id);
   cfg.peer_node_id = static_cast<uint32_t>(peer_->node_id);
+  cfg.data_size_bytes = data_size_;
   if (!replica_policies(rc, &cfg, error)) return false;
   cfg.al_last_seq = al.ring.last_seq;
   replica_ = std::make_unique<Replica>(cfg, ps, this);
@@ -378,6 +379,10 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     return why.empty() ? reply->ok() : reply->error(11, why);
   }
   if (admin_busy_ || promote_reply_) return reply->error(20, "another role change is in progress; retry");
+  if (cmd == "adjust") {
+    if (words.size() != 2) return reply->error(1, "usage: adjust CONFIG_PATH");
+    return adjust(words[1], reply);
+  }
   if (cmd == "primary") {
     promote_reply_ = reply;
     replica_->promote(force);

@@ -89,6 +89,8 @@ class Resource final : public Effects, public BlockTarget {
   void finish_fence_peer(int code);  // the handler is reaped: stop watching it, tell the core
   void check_fence_peer_timeout();
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
+  // adjust CONFIG_PATH (resource_adjust.cc): applies the edited resource file to the running resource.
+  void adjust(const std::string& config_path, std::shared_ptr<ControlReply> reply);
   void on_tick();
   void reap_storage();
   void reap_al_writes();
