@@ -42,7 +42,7 @@ cleanup_init
 
 require_root
 require_fuse_loop
-require_tools fio nbdkit nbdinfo truncate timeout awk
+require_tools fio nbdkit nbdinfo truncate timeout awk socat
 fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio was built without the nbd ioengine"
 require_netns
 tandem_binaries
@@ -160,6 +160,38 @@ show_status alpha
 run_all_workloads protocol-C "$TANDEM_SOCK"
 wait_idle alpha
 
+step "what this machine allows: bulk TCP over the same veth pair, O_DIRECT writes on the backing files' disk"
+# busy_ticks: CPU time (all CPUs, clock ticks) the whole machine has been busy so far.
+busy_ticks() { head -1 /proc/stat | awk '{ print $2 + $3 + $4 + $7 + $8 }'; }
+# TCP: 4 GiB in 1 MiB writes from alpha to beta with socat (no disk, no tandem): MiB/s and the machine's CPU
+# time per MiB, sender and receiver together.
+TCP_MIB=4096
+on_host beta timeout 120 socat -b1048576 -u TCP-LISTEN:5999,reuseaddr OPEN:/dev/null &
+SOCAT_PID=$!
+cleanup_add_pid "$SOCAT_PID"
+sleep 0.5
+c0=$(busy_ticks) s0=$(date +%s.%N)
+on_host alpha timeout 120 socat -b1048576 -u OPEN:/dev/zero,readbytes=$((TCP_MIB << 20)) TCP:"$(host_ip beta)":5999 ||
+  fail "socat from alpha to beta failed"
+c1=$(busy_ticks) s1=$(date +%s.%N)
+wait "$SOCAT_PID" 2>/dev/null || true
+TCP_LINE=$(awk -v m=$TCP_MIB -v s0="$s0" -v s1="$s1" -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "%.0f MiB/s, %.2f ms of CPU per MiB (whole machine)", m / (s1 - s0), c * 1000 / hz / m }')
+info "bulk TCP alpha -> beta: $TCP_LINE"
+# Disk: 1 MiB O_DIRECT writes at QD 8 to one file, then to two files at once (what protocol C asks of the
+# one disk both nodes share here).
+disk_mibs() {  # disk_mibs FILE...: aggregate MiB/s of one sequential writer per file
+  local args=() f
+  for f in "$@"; do args+=(--name="w$f" --filename="$f"); done
+  timeout 120 fio --ioengine=io_uring --direct=1 --bs=1M --iodepth=8 --rw=write --size=1G --time_based \
+    --runtime=8 --group_reporting --output-format=terse --terse-version=3 "${args[@]}" 2>/dev/null |
+    awk -F';' '/^3;/ { printf "%.0f", $48 / 1024 }'
+}
+DISK_ONE=$(disk_mibs "$WORK/disk-a.tmp")
+DISK_TWO=$(disk_mibs "$WORK/disk-a.tmp" "$WORK/disk-b.tmp")
+rm -f "$WORK/disk-a.tmp" "$WORK/disk-b.tmp"
+info "O_DIRECT writes: one stream ${DISK_ONE:-?} MiB/s, two streams ${DISK_TWO:-?} MiB/s together"
+
 step "results"
 LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ratio() {  # ratio VALUE BASELINE
@@ -224,6 +256,12 @@ sequential throughput. The last section, tandem beside DRBD 8.4 and md RAID1 in 
 - Each workload: $RUNTIME_S s after a 2 s ramp, best of $REPEAT runs (per target alike), fio $(fio --version | sed 's/^fio-//'), nbdkit $(nbdkit --version | awk '{ print $2 }')
 
 $TABLE
+
+What this machine allows, measured in the same run:
+- Bulk TCP from alpha to beta over the same veth pair (socat, 1 MiB writes, no disk): $TCP_LINE.
+- O_DIRECT writes of 1 MiB at QD 8 on the backing files' disk (fio): one stream ${DISK_ONE:-?} MiB/s, two at once
+  ${DISK_TWO:-?} MiB/s together. Protocol C writes every byte twice to this one disk (alpha's copy and beta's),
+  where the baseline writes into the page cache.
 
 Ratios are to the baseline. How to read them:
 - All three targets run on the same machine, and the peer in protocol C is a second tandemd in another
