@@ -70,9 +70,47 @@ void World::random_action() {
         trace("admin: node {} invalidate{}", n, why.empty() ? "" : ": refused: " + why);
       }
     }
+  } else if (r < 98) {
+    adjust(n);
   } else {
     resolve_standalone();
   }
+}
+
+void World::adjust(int n) {
+  Node& x = *nodes_[n];
+  if (!x.up()) return;
+  ReplicaConfig next = x.replica->config();
+  std::string what;
+  switch (rng_.below(3)) {
+    case 0:  // a fixed rate, or none
+      next.dynamic_resync = ResyncControlConfig{};
+      next.resync_rate_bytes_per_s = rng_.chance(0.3) ? 0 : rng_.between(1, 64) << 20;
+      what = fmt::format("resync-rate {} MiB/s", next.resync_rate_bytes_per_s >> 20);
+      break;
+    case 1: {  // the dynamic controller
+      ResyncControlConfig& d = next.dynamic_resync;
+      next.resync_rate_bytes_per_s = 0;
+      d = ResyncControlConfig{};
+      d.dynamic = true;
+      d.fixed_rate_bytes_per_s = rng_.between(1, 8) << 20;
+      d.plan_ahead_steps = static_cast<uint32_t>(rng_.between(1, 30));
+      d.fill_target_bytes = rng_.chance(0.5) ? rng_.between(1, 64) * kBlockBytes : 0;
+      d.delay_target_steps = d.fill_target_bytes ? 0 : static_cast<uint32_t>(rng_.between(1, 10));
+      d.max_rate_bytes_per_s = rng_.between(1, 64) << 20;
+      d.min_rate_bytes_per_s = rng_.between(1, 4) << 18;
+      what = fmt::format("c-plan-ahead {} c-fill-target {} c-delay-target {} c-max-rate {} MiB/s", d.plan_ahead_steps,
+                         d.fill_target_bytes, d.delay_target_steps, d.max_rate_bytes_per_s >> 20);
+      break;
+    }
+    default:  // refused while connected: the daemon disconnects first (not modelled here)
+      next.csums_alg = next.csums_alg == DigestAlg::None ? DigestAlg::Crc32c : DigestAlg::None;
+      what = fmt::format("csums-alg {}", next.csums_alg == DigestAlg::None ? "none" : "crc32c");
+      break;
+  }
+  std::string why = x.replica->reconfigure(next);
+  trace("admin: node {} adjust {}{}", n, what, why.empty() ? "" : ": refused: " + why);
+  if (why.empty()) adjusted_[n] = next;
 }
 
 void World::issue_write(int n) {
@@ -272,6 +310,11 @@ void World::restart(int n) {
   cfg.data_size_bytes = size_bytes_;
   cfg.csums_alg = csums_alg_;
   cfg.fencing = fencing_;
+  if (const std::optional<ReplicaConfig>& a = adjusted_[n]) {  // its resource file as `adjust` left it
+    cfg.resync_rate_bytes_per_s = a->resync_rate_bytes_per_s;
+    cfg.dynamic_resync = a->dynamic_resync;
+    cfg.csums_alg = a->csums_alg;
+  }
   cfg.al_extents = al_extents_;
   cfg.al_extent_shift = al_shift_ ? al_shift_ : meta::kAlExtentShift;
   cfg.al_last_seq = al.ring.last_seq;

@@ -64,7 +64,7 @@ void World::run() {
 }
 
 bool World::step(bool allow_actions) {
-  enum Kind { kDisk0, kDisk1, kNet0, kNet1, kConnect, kAction, kFence0, kFence1, kAl0, kAl1, kNone };
+  enum Kind { kDisk0, kDisk1, kNet0, kNet1, kConnect, kAction, kFence0, kFence1, kAl0, kAl1, kTick0, kTick1, kNone };
   Kind best = kNone;
   uint64_t best_t = 0;
   auto consider = [&](Kind k, uint64_t t) {
@@ -87,6 +87,14 @@ bool World::step(bool allow_actions) {
     if (fence_at_us_[n] != 0) consider(n == 0 ? kFence0 : kFence1, fence_at_us_[n]);
   for (int n = 0; n < 2; n++)
     if (nodes_[n]->al_pending) consider(n == 0 ? kAl0 : kAl1, nodes_[n]->al_pending->done_at_us);
+  for (int n = 0; n < 2; n++) {
+    if (!nodes_[n]->up() || !nodes_[n]->replica->resync_needs_ticks()) {
+      next_tick_us_[n] = 0;
+      continue;
+    }
+    if (next_tick_us_[n] == 0) next_tick_us_[n] = now_us_ + kTickUs;
+    consider(n == 0 ? kTick0 : kTick1, next_tick_us_[n]);
+  }
   if (allow_actions && actions_left_ > 0) consider(kAction, next_action_us_);
   if (best == kNone) return false;
   now_us_ = std::max(now_us_, best_t);
@@ -113,6 +121,13 @@ bool World::step(bool allow_actions) {
     case kFence1: fence_peer_answer(best == kFence0 ? 0 : 1); break;
     case kAl0:
     case kAl1: al_done(best == kAl0 ? 0 : 1); break;
+    case kTick0:
+    case kTick1: {
+      int n = best == kTick0 ? 0 : 1;
+      next_tick_us_[n] = now_us_ + kTickUs;
+      nodes_[n]->replica->tick(now_us_ / 1000);
+      break;
+    }
     case kAction:
       actions_left_--;
       random_action();

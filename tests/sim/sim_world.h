@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -98,6 +99,8 @@ class World {
   void restart(int n);
   void clean_down(int n);
   void resolve_standalone();
+  // The admin edits the resource file and runs `adjust` on node n (resync rate and controller, csums-alg).
+  void adjust(int n);
   void heal();
   void fork_generation(int n, const char* why);
   // sim_fencing.cc
@@ -136,6 +139,11 @@ class World {
   uint32_t al_extents_ = 0, al_shift_ = 0;
   uint64_t next_action_us_ = 0;
   uint64_t connect_at_us_ = 0;  // 0 = no reconnection scheduled
+  // What `adjust` gave node n (its resource file now says so: a restart keeps it); unset = the seed's settings.
+  std::array<std::optional<ReplicaConfig>, 2> adjusted_{};
+  // The daemon's 100 ms tick, simulated only while node n runs a rate-limited resync (0 = not scheduled).
+  static constexpr uint64_t kTickUs = 100000;
+  std::array<uint64_t, 2> next_tick_us_{};
   uint64_t actions_left_ = 0;
 
   std::array<std::unique_ptr<Node>, 2> nodes_;

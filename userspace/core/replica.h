@@ -163,6 +163,8 @@ class Replica {
   std::string resume_sync();
   // Time passes (the daemon calls this every 100 ms): paces a fixed-rate resync and measures the rate.
   void tick(uint64_t now_ms);
+  // A rate-limited resync runs on this node: it advances only with tick() (the simulator ticks only then).
+  bool resync_needs_ticks() const { return rate_limited() && repl_ == ReplState::SyncSource; }
 
   // The fence-peer handler started through Effects::call_fence_peer exited with this code (DRBD's meaning:
   // 3 peer already Outdated/Inconsistent, 4 peer outdated, 5 peer unreachable, 6 peer is Primary, 7 peer
