@@ -16,6 +16,7 @@
 #include "daemon/handler_process.h"
 #include "daemon/peer_auth.h"
 #include "daemon/resource_policies.h"
+#include "frontend/block_device_busy.h"
 #include "frontend/ublk/ublk_orphan.h"
 
 namespace tandem {
@@ -524,8 +525,14 @@ void Resource::begin_demote(std::shared_ptr<ControlReply> reply, bool then_down)
   }
   int open = nbd_->open_count() + (device_ ? device_->open_count() : 0);
   if (open > 0) {
-    std::string who = device_ && device_->open_count() > 0 ? fmt::format("{} is in use (mounted or opened)", device_->device_path())
-                                                       : fmt::format("{} NBD client(s) connected", nbd_->open_count());
+    std::string who;
+    if (device_ && device_->open_count() > 0) {
+      std::string openers = processes_holding(device_->device_path(), getpid());
+      who = fmt::format("{} is in use (mounted or opened{})", device_->device_path(),
+                        openers.empty() ? "" : "; open by " + openers);
+    } else {
+      who = fmt::format("{} NBD client(s) connected", nbd_->open_count());
+    }
     if (then_down) shutting_down_ = false;
     return reply->error(11, fmt::format("cannot demote: the device is held open ({})", who));
   }
