@@ -391,6 +391,9 @@ std::string Replica::reconfigure(const ReplicaConfig& next) {
     resync_controller_ = ResyncController(cfg_.dynamic_resync);
     if (cfg_.dynamic_resync.dynamic) resync_tokens_ = 0;
   }
+  // A resync that waited for tokens (for tick()) may go on at once now, or it would wait for an event that
+  // never comes when nothing is in flight (simulator seed 117856: a rate-limited resync set unlimited).
+  pump_resync();
   fx_->state_changed();
   return "";
 }

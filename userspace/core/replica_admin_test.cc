@@ -355,5 +355,22 @@ TEST(ReplicaAdjust, ResyncRateAndPoliciesChangeWhileConnected) {
   EXPECT_NE(c.replica(0).reconfigure(next), "");  // agreed at the handshake: not while connected
 }
 
+// Simulator seed 117856: a resync waiting for its rate limiter's tokens (which only tick() brings) must go on
+// when adjust lifts the limit, although nothing is in flight to wake it.
+TEST(ReplicaAdjust, LiftingTheResyncRateResumesAWaitingResync) {
+  Cluster c(46, kSize, 'C', {}, 1 << 20);  // 1 MiB/s; the harness never ticks: the resync waits for tokens
+  c.connect();
+  c.run();
+  c.replica(0).promote(true);
+  c.run();
+  ASSERT_EQ(c.replica(0).status().repl, ReplState::SyncSource);
+  ASSERT_EQ(c.replica(1).status().disk, DiskState::Inconsistent);
+  ReplicaConfig unlimited{0, 1, 'C', kSize, {}, 0, Fencing::DontCare, {}};
+  EXPECT_EQ(c.replica(0).reconfigure(unlimited), "");
+  c.run();
+  EXPECT_EQ(c.replica(1).status().disk, DiskState::UpToDate);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+}
+
 }  // namespace
 }  // namespace tandem
