@@ -7,6 +7,7 @@
 #   one was refused, StandAlone, and its next adjust connects it); replication goes on under protocol A;
 # - a new disk path or a broken file: refused with a message, nothing changed;
 # - after `disconnect`, adjust connects; on a resource that is down, adjust brings it up.
+# Then `status --verbose --statistics` (checked here, where counters have something to count).
 # Writes go through the Primary's device in between; the replicas are identical at the end.
 set -euo pipefail
 
@@ -126,4 +127,13 @@ wait_synced alpha
 wait_idle alpha
 compare_data_regions
 show_status beta
+
+step "status --verbose --statistics, as drbdadm's"
+out=$(adm_ok alpha status "$RES" --verbose --statistics)
+echo "$out"
+grep -q "^$RES node-id:0 role:Primary suspended:no\$" <<<"$out" || fail "no node-id/suspended on the first line"
+grep -qE "^      size:[0-9]+ read:[0-9]+ written:[1-9][0-9]* al-writes:[0-9]+ upper-pending:[0-9]+\$" <<<"$out" ||
+  fail "no size/read/written line"
+grep -q "^  beta node-id:1 connection:Connected role:Secondary\$" <<<"$out" || fail "no peer line with node-id"
+grep -qE "^        received:[0-9]+ sent:[1-9][0-9]* out-of-sync:0\$" <<<"$out" || fail "no received/sent line"
 echo "PASS"

@@ -1,5 +1,6 @@
-// status [RES] [--json]: show the state of one or all resources (DRBD's `drbdadm status`).
-// Sends `status` (text) or `status-json` to each resource's daemon and prints the body. A resource without a
+// status [RES] [--json] [--verbose] [--statistics]: show the state of one or all resources (DRBD's `drbdadm
+// status`). Sends `status` (text; with --verbose / --statistics passed on, for drbdadm's long form) or
+// `status-json` to each resource's daemon and prints the body. A resource without a
 // daemon prints "RES: not running" (JSON: {"name":"RES","running":false}); running resources' JSON objects get
 // "running":true added. Without RES, --json prints one JSON array of all the configuration's resources.
 //
@@ -47,12 +48,13 @@ bool mark_running(const std::string& body, std::string* out, std::string* error)
   return true;
 }
 
-Outcome status_of(const GlobalOptions& global, const std::string& resource, bool json) {
+Outcome status_of(const GlobalOptions& global, const std::string& resource, bool json,
+                  const std::string& text_request) {
   RunPaths paths = run_paths(global.run_dir, resource);
   ControlResponse response;
   std::string error;
   Outcome o;
-  switch (control_request(paths.socket, json ? "status-json" : "status", kControlTimeoutMs, &response, &error)) {
+  switch (control_request(paths.socket, json ? "status-json" : text_request, kControlTimeoutMs, &response, &error)) {
     case ControlResult::NotRunning:
       o.output = json ? fmt::format("{{\"name\":{},\"running\":false}}", json_quote(resource))
                       : fmt::format("{}: not running", resource);
@@ -90,9 +92,11 @@ int combine(int a, int b) {
 }
 
 int run_status(const CommandArgs& args) {
-  bool json = false;
+  bool json = false, verbose = false, statistics = false;
   boost::program_options::options_description opts;
-  opts.add_options()("json", boost::program_options::bool_switch(&json), "print JSON");
+  opts.add_options()("json", boost::program_options::bool_switch(&json), "print JSON")(
+      "verbose", boost::program_options::bool_switch(&verbose), "node ids, volume and minor, suspended states")(
+      "statistics", boost::program_options::bool_switch(&statistics), "I/O and replication counters (KiB)");
   boost::program_options::variables_map vm;
   parse_command_options(kCommand_status, args, opts, nullptr, &vm);
   config::Config cfg = load_config(args.global);
@@ -101,10 +105,13 @@ int run_status(const CommandArgs& args) {
   else
     for (const config::ResourceConfig& r : cfg.resources) names.push_back(r.name);
 
+  std::string text_request = "status";
+  if (verbose) text_request += " --verbose";
+  if (statistics) text_request += " --statistics";
   int code = kExitOk;
   std::vector<std::string> outputs;
   for (const std::string& name : names) {
-    Outcome o = status_of(args.global, name, json);
+    Outcome o = status_of(args.global, name, json, text_request);
     code = combine(code, o.code);
     if (!o.output.empty()) outputs.push_back(std::move(o.output));
   }
@@ -120,7 +127,7 @@ int run_status(const CommandArgs& args) {
 
 }  // namespace
 
-const Command kCommand_status = {"status", ResourceArg::Optional, "[RES] [--json]",
+const Command kCommand_status = {"status", ResourceArg::Optional, "[RES] [--json] [--verbose] [--statistics]",
                                  "show the state of RES (all resources when omitted)", run_status};
 
 }  // namespace tandem::adm

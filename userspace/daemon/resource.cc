@@ -306,6 +306,7 @@ StatusSnapshot Resource::snapshot() const {
   if (auto* u = dynamic_cast<const UblkFrontend*>(device_.get())) s.ublk_opcodes = ublk::encoding_name(u->encoding());
   s.nbd_socket = nbd_ ? nbd_->device_path() : "";
   s.protocol = opts_.config.net.protocol;
+  s.minor = local_->volume.minor;
   s.replica = replica_->status();
   return s;
 }
@@ -329,7 +330,15 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
   bool force = words.size() > 1 && words[1] == "--force";
   ReplicaStatus st = replica_->status();
   if (cmd == "ping") return reply->ok("pong\n");
-  if (cmd == "status") return reply->ok(format_status_text(snapshot()));
+  if (cmd == "status") {
+    StatusTextOptions o;
+    for (size_t i = 1; i < words.size(); i++) {
+      if (words[i] == "--verbose") o.verbose = true;
+      else if (words[i] == "--statistics") o.statistics = true;
+      else return reply->error(1, fmt::format("status: unknown option '{}'", words[i]));
+    }
+    return reply->ok(format_status_text(snapshot(), o));
+  }
   if (cmd == "status-json") return reply->ok(format_status_json(snapshot()));
   if (cmd == "role") return reply->ok(fmt::format("{}/{}\n", to_string(st.role), to_string(st.peer_role)));
   if (cmd == "cstate") {

@@ -50,47 +50,65 @@ double percent_in_sync(const StatusSnapshot& s) {
   return 100.0 * (1.0 - static_cast<double>(r.out_of_sync_bytes) / static_cast<double>(s.size_bytes));
 }
 
-std::string format_status_text(const StatusSnapshot& s) {
+std::string format_status_text(const StatusSnapshot& s, StatusTextOptions o) {
   const ReplicaStatus& r = s.replica;
-  std::string out = fmt::format("{} role:{}{}\n  disk:{}", s.resource, to_string(r.role),
-                                r.suspended_fencing ? " suspended:fencing" : "", to_string(r.disk));
+  const bool v = o.verbose || o.statistics;
+  const char* suspended = r.suspended_fencing ? "fencing" : nullptr;
+  std::string out = fmt::format("{}{} role:{}", s.resource, v ? fmt::format(" node-id:{}", s.node_id) : "",
+                                to_string(r.role));
+  if (suspended) out += fmt::format(" suspended:{}", suspended);
+  else if (v) out += " suspended:no";
+  out += v ? fmt::format("\n  volume:0{} disk:{}", s.minor >= 0 ? fmt::format(" minor:{}", s.minor) : "",
+                         to_string(r.disk))
+           : fmt::format("\n  disk:{}", to_string(r.disk));
   // The Primary's kernel device and the frontend behind it, as `key:value` pairs on the volume line (where
   // drbdsetup status --verbose puts minor:).
   if (!s.frontend_kind.empty()) out += fmt::format(" device:{} frontend:{}", s.frontend_device, s.frontend_kind);
   if (!s.ublk_opcodes.empty()) out += fmt::format(" opcodes:{}", s.ublk_opcodes);
   out += "\n";
+  if (o.statistics)
+    out += fmt::format("      size:{} read:{} written:{} al-writes:{} upper-pending:{}\n", s.size_bytes / 1024,
+                       r.disk_read_bytes / 1024, r.disk_write_bytes / 1024, r.al_transactions, r.app_writes_in_flight);
   if (!s.ublk_orphan.empty()) out += fmt::format("  crashed-run: {}\n", s.ublk_orphan);
+  const std::string peer = v ? fmt::format("{} node-id:{}", s.peer_host, s.peer_node_id) : s.peer_host;
   if (r.conn != ConnState::Connected || r.repl == ReplState::Off) {
-    out += fmt::format("  {} connection:{}{}\n", s.peer_host,
+    out += fmt::format("  {} connection:{}{}\n", peer,
                        r.conn == ConnState::Connected ? "Connecting" : std::string(to_string(r.conn)),
                        r.suspended_split_brain ? " (split-brain)" : "");
     return out;
   }
-  out += fmt::format("  {} role:{}\n", s.peer_host, to_string(r.peer_role));
+  out += fmt::format("  {}{} role:{}\n", peer, v ? " connection:Connected" : "", to_string(r.peer_role));
+  const std::string indent = v ? "    volume:0 " : "    ";
+  std::string line;
   if (syncing(r)) {
     double done = r.resync_total_bytes ? 100.0 * static_cast<double>(r.resync_done_bytes) /
                                              static_cast<double>(r.resync_total_bytes)
                                        : 100.0;
     std::string repl = replication_state_name(r);
-    out += fmt::format("    replication:{} peer-disk:{} done:{:.2f}", repl, to_string(r.peer_disk),
-                       std::min(done, 100.0));
+    line = fmt::format("replication:{} peer-disk:{} done:{:.2f}", repl, to_string(r.peer_disk), std::min(done, 100.0));
     // Measured on the sync source: speed and time left, as /proc/drbd's "speed:" and "finish:".
     if (r.resync_rate_bytes_per_s > 0 && !r.resync_paused && r.resync_total_bytes > r.resync_done_bytes) {
       uint64_t left = resync_seconds_left(r);
-      out += fmt::format(" speed:{}K/s finish:{}:{:02}:{:02}", r.resync_rate_bytes_per_s / 1024, left / 3600,
-                         left / 60 % 60, left % 60);
+      line += fmt::format(" speed:{}K/s finish:{}:{:02}:{:02}", r.resync_rate_bytes_per_s / 1024, left / 3600,
+                          left / 60 % 60, left % 60);
     }
-    out += "\n";
   } else if (r.repl == ReplState::VerifyS) {
     double done = r.verify_total_bytes ? 100.0 * static_cast<double>(r.verify_done_bytes) /
                                              static_cast<double>(r.verify_total_bytes)
                                        : 100.0;
-    out += fmt::format("    replication:VerifyS peer-disk:{} done:{:.2f}\n", to_string(r.peer_disk), done);
+    line = fmt::format("replication:VerifyS peer-disk:{} done:{:.2f}", to_string(r.peer_disk), done);
   } else if (r.repl == ReplState::VerifyT) {
-    out += fmt::format("    replication:VerifyT peer-disk:{}\n", to_string(r.peer_disk));
+    line = fmt::format("replication:VerifyT peer-disk:{}", to_string(r.peer_disk));
+  } else if (v) {
+    line = fmt::format("replication:{} peer-disk:{}", replication_state_name(r), to_string(r.peer_disk));
   } else {
-    out += fmt::format("    peer-disk:{}\n", to_string(r.peer_disk));
+    line = fmt::format("peer-disk:{}", to_string(r.peer_disk));
   }
+  if (v) line += fmt::format(" resync-suspended:{}", r.resync_paused ? "user" : "no");
+  out += indent + line + "\n";
+  if (o.statistics)
+    out += fmt::format("        received:{} sent:{} out-of-sync:{}\n", r.bytes_received / 1024, r.bytes_sent / 1024,
+                       r.out_of_sync_bytes / 1024);
   return out;
 }
 

@@ -22,10 +22,19 @@ struct StatusSnapshot {
   std::string ublk_orphan;      // what happens to a crashed run's ublk device, if there is one
   std::string nbd_socket;
   char protocol = 'C';
+  int minor = -1;  // the config's device minor (-1: none given)
   ReplicaStatus replica;
 };
 
-std::string format_status_text(const StatusSnapshot& s);
+// drbdadm status --verbose (node ids, volume and minor, suspended:, resync-suspended:) and --statistics (KiB
+// counters: size, read, written, al-writes, upper-pending; per peer received, sent, out-of-sync). Without
+// either, the short form.
+struct StatusTextOptions {
+  bool verbose = false;
+  bool statistics = false;
+};
+
+std::string format_status_text(const StatusSnapshot& s, StatusTextOptions o = {});
 std::string format_status_json(const StatusSnapshot& s);
 // Percentage of the peer's data in sync, as DRBD's done: field (100 when nothing is out of sync).
 double percent_in_sync(const StatusSnapshot& s);

@@ -78,5 +78,44 @@ TEST(StatusReport, FrozenWritesShowAsSuspendedFencing) {
   EXPECT_NE(format_status_json(s).find("\"suspended\":true"), std::string::npos);
 }
 
+TEST(StatusReport, VerboseStatisticsAsDrbdadm) {
+  StatusSnapshot s;
+  s.resource = "r0";
+  s.peer_host = "beta";
+  s.node_id = 0;
+  s.peer_node_id = 1;
+  s.minor = 3;
+  s.size_bytes = 1 << 30;
+  ReplicaStatus& r = s.replica;
+  r.role = Role::Primary;
+  r.disk = DiskState::UpToDate;
+  r.conn = ConnState::Connected;
+  r.repl = ReplState::Established;
+  r.peer_role = Role::Secondary;
+  r.peer_disk = DiskState::UpToDate;
+  r.disk_read_bytes = 8 << 10;
+  r.disk_write_bytes = 64 << 20;
+  r.bytes_sent = 64 << 20;
+  r.al_transactions = 7;
+  EXPECT_EQ(format_status_text(s, {.verbose = true, .statistics = true}),
+            "r0 node-id:0 role:Primary suspended:no\n"
+            "  volume:0 minor:3 disk:UpToDate\n"
+            "      size:1048576 read:8 written:65536 al-writes:7 upper-pending:0\n"
+            "  beta node-id:1 connection:Connected role:Secondary\n"
+            "    volume:0 replication:Established peer-disk:UpToDate resync-suspended:no\n"
+            "        received:0 sent:65536 out-of-sync:0\n");
+  EXPECT_EQ(format_status_text(s),  // the short form is unchanged
+            "r0 role:Primary\n"
+            "  disk:UpToDate\n"
+            "  beta role:Secondary\n"
+            "    peer-disk:UpToDate\n");
+  r.conn = ConnState::StandAlone;
+  r.repl = ReplState::Off;
+  EXPECT_EQ(format_status_text(s, {.verbose = true}),
+            "r0 node-id:0 role:Primary suspended:no\n"
+            "  volume:0 minor:3 disk:UpToDate\n"
+            "  beta node-id:1 connection:StandAlone\n");
+}
+
 }  // namespace
 }  // namespace tandem
