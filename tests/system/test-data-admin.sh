@@ -5,6 +5,7 @@
 #  - invalidate on the Secondary after its backing file was damaged behind tandem's back: full resync repairs it;
 #  - invalidate-remote from the Primary: the same, started from the other side;
 #  - verify finds blocks damaged behind tandem's back and a reconnect resyncs exactly those;
+#  - suspend-io holds new writes (status: suspended:user) until resume-io;
 #  - outdate on a disconnected Secondary: its promotion is then refused.
 # Needs root, ip netns, /dev/fuse, loop devices, fio with the nbd engine. Exits 77 with "SKIP: reason" otherwise.
 set -euo pipefail
@@ -92,6 +93,22 @@ adm_ok alpha connect "$RES"
 wait_connected alpha
 wait_synced alpha
 wait_synced beta
+wait_idle alpha
+compare_data_regions
+
+step "suspend-io holds new writes until resume-io"
+adm_ok alpha suspend-io "$RES"
+adm alpha status "$RES" | grep -q "^$RES role:Primary suspended:user\$" ||
+  fail "status does not show suspended:user: $(adm alpha status "$RES")"
+timeout 60 fio --name=s --ioengine=nbd --uri="nbd+unix:///?socket=$RUN_alpha/$RES.nbd" --direct=1 --rw=write \
+  --bs=64k --size=1M --output="$WORK/fio-s.out" >/dev/null &
+FIO_PID=$!
+cleanup_add_pid "$FIO_PID"
+sleep 2
+kill -0 "$FIO_PID" 2>/dev/null || fail "the writes completed while I/O was suspended"
+adm_ok alpha resume-io "$RES"
+wait "$FIO_PID" || fail "fio after resume-io: $(tail -n 3 "$WORK/fio-s.out")"
+adm_expect 11 alpha resume-io "$RES"  # nothing is suspended now
 wait_idle alpha
 compare_data_regions
 

@@ -4,7 +4,9 @@
 //   outdate RES             mark this node's data Outdated (promotion then needs --force)
 //   verify RES              compare both replicas online; differing blocks are marked out of sync (see status)
 //   pause-sync RES / resume-sync RES   on the sync source: hold a running resync / let it continue
-//   resume-io RES           release application writes that fencing (resource-and-stonith) keeps suspended
+//   suspend-io RES          hold new application writes (e.g. while the backing device is snapshotted)
+//   resume-io RES           release them, and application writes that fencing (resource-and-stonith) keeps
+//                           suspended
 //   new-current-uuid RES [--clear-bitmap]
 //                           start a new data generation; --clear-bitmap on two freshly created, connected nodes
 //                           skips the initial sync (only for disks known to be identical, e.g. both zeroed)
@@ -32,6 +34,7 @@ int run_verify(const CommandArgs& args) { return send_plain(kCommand_verify, arg
 int run_pause_sync(const CommandArgs& args) { return send_plain(kCommand_pause_sync, args); }
 int run_resume_sync(const CommandArgs& args) { return send_plain(kCommand_resume_sync, args); }
 int run_resume_io(const CommandArgs& args) { return send_plain(kCommand_resume_io, args); }
+int run_suspend_io(const CommandArgs& args) { return send_plain(kCommand_suspend_io, args); }
 
 int run_new_current_uuid(const CommandArgs& args) {
   namespace po = boost::program_options;
@@ -59,7 +62,9 @@ const Command kCommand_pause_sync = {"pause-sync", ResourceArg::Required, "RES",
 const Command kCommand_resume_sync = {"resume-sync", ResourceArg::Required, "RES", "continue a paused resync",
                                       run_resume_sync};
 const Command kCommand_resume_io = {"resume-io", ResourceArg::Required, "RES",
-                                    "release writes suspended by fencing (the peer was not fenced)", run_resume_io};
+                                    "release writes held by suspend-io or suspended by fencing", run_resume_io};
+const Command kCommand_suspend_io = {"suspend-io", ResourceArg::Required, "RES",
+                                     "hold new application writes until resume-io", run_suspend_io};
 const Command kCommand_new_current_uuid = {"new-current-uuid", ResourceArg::Required, "RES [--clear-bitmap]",
                                            "start a new data generation (--clear-bitmap: skip the initial sync)",
                                            run_new_current_uuid};

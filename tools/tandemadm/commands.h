@@ -61,6 +61,7 @@ struct Command {
   X(outdate)                  \
   X(verify)                   \
   X(pause_sync)               \
+  X(suspend_io)               \
   X(resume_io)                \
   X(resume_sync)              \
   X(new_current_uuid)

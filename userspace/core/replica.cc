@@ -622,6 +622,7 @@ ReplicaStatus Replica::status() const {
   s.app_writes_in_flight = app_writes_in_flight_;
   s.suspended_split_brain = split_brain_;
   s.suspended_fencing = io_frozen_;
+  s.suspended_user = io_suspended_user_;
   s.fencing_in_progress = fence_pending_;
   // PausedSyncS on the source, PausedSyncT on the target (told by the source's State).
   s.resync_paused = repl_ == ReplState::SyncSource   ? resync_paused_

@@ -89,6 +89,7 @@ struct ReplicaStatus {
   uint64_t disk_read_bytes = 0;
   bool suspended_split_brain = false;
   bool suspended_fencing = false;  // application writes frozen until the fence-peer handler answers
+  bool suspended_user = false;     // suspend-io: new application writes held until resume-io
   bool fencing_in_progress = false;
   uint32_t al_extents = 0;            // activity log: size of the set (0 = no activity log)
   uint32_t al_active = 0;             // extents in it now
@@ -170,8 +171,12 @@ class Replica {
   // 3 peer already Outdated/Inconsistent, 4 peer outdated, 5 peer unreachable, 6 peer is Primary, 7 peer
   // fenced by STONITH; anything else: fencing failed; negative: the handler could not run or timed out).
   void fence_peer_done(int exit_code);
-  // resume-io: release application writes frozen by resource-and-stonith fencing whose handler failed.
+  // resume-io: release application writes held by suspend-io, or frozen by resource-and-stonith fencing whose
+  // handler failed.
   std::string resume_io();
+  // suspend-io (DRBD's, e.g. for a snapshot of the backing device): application writes and flushes that
+  // arrive are held, in order, until resume-io; those in flight complete. Reads go on. Not persistent.
+  std::string suspend_io();
 
   // `connect --discard-my-data`: if the next handshake finds a split brain, this node gives up its changes and
   // becomes the target of a full resync (manual split-brain recovery, as in DRBD). One-shot.
@@ -366,6 +371,7 @@ class Replica {
 
   bool fence_pending_ = false;       // the fence-peer handler runs
   bool promote_after_fence_ = false; // a promotion waits for it
+  bool io_suspended_user_ = false;   // suspend-io: writes do not start (those in flight complete)
   bool io_frozen_ = false;           // resource-and-stonith: writes neither start nor complete
   bool generation_pending_ = false;  // a new data generation starts when frozen writes resume alone
 

@@ -372,5 +372,32 @@ TEST(ReplicaAdjust, LiftingTheResyncRateResumesAWaitingResync) {
   EXPECT_EQ(c.node(0).disk, c.node(1).disk);
 }
 
+// suspend-io holds new writes (in order) until resume-io; a write already in flight completes.
+TEST(ReplicaAdmin, SuspendIoHoldsNewWritesUntilResumeIo) {
+  Cluster c(47, kSize);
+  synced_pair(c);
+  testing::AppIo in_flight(IoOp::Write, 1 * 4096, 4096, 0x11);
+  c.replica(0).app_request(&in_flight.req);
+  EXPECT_EQ(c.replica(0).suspend_io(), "");
+  EXPECT_NE(c.replica(0).suspend_io(), "");  // already suspended
+  testing::AppIo held(IoOp::Write, 2 * 4096, 4096, 0x22);
+  testing::AppIo flush(IoOp::Flush, 0, 0);
+  c.replica(0).app_request(&held.req);
+  c.replica(0).app_request(&flush.req);
+  c.run();
+  EXPECT_TRUE(in_flight.done);
+  EXPECT_FALSE(held.done);
+  EXPECT_FALSE(flush.done);
+  EXPECT_TRUE(c.replica(0).status().suspended_user);
+  EXPECT_EQ(c.node(1).disk[2 * 4096], 0);  // not written anywhere yet
+  EXPECT_EQ(c.replica(0).resume_io(), "");
+  c.run();
+  EXPECT_TRUE(held.done);
+  EXPECT_TRUE(flush.done);
+  EXPECT_FALSE(c.replica(0).status().suspended_user);
+  EXPECT_EQ(c.node(0).disk, c.node(1).disk);
+  EXPECT_NE(c.replica(0).resume_io(), "");  // nothing is suspended
+}
+
 }  // namespace
 }  // namespace tandem

@@ -106,10 +106,27 @@ void Replica::unfreeze_io() {
   fx_->state_changed();
 }
 
+// resume-io ends every suspension, as DRBD's: suspend-io's, and the fencing freeze of a failed fence-peer.
 std::string Replica::resume_io() {
-  if (!io_frozen_) return "application I/O is not suspended";
-  log_warn("resume-io: application writes continue although the peer was not fenced");
-  unfreeze_io();
+  if (!io_frozen_ && !io_suspended_user_) return "application I/O is not suspended";
+  if (io_suspended_user_) {
+    io_suspended_user_ = false;
+    log_info("resume-io: application writes continue");
+  }
+  if (io_frozen_) {
+    log_warn("resume-io: application writes continue although the peer was not fenced");
+    unfreeze_io();
+  }
+  retry_waiting_writes();
+  fx_->state_changed();
+  return "";
+}
+
+std::string Replica::suspend_io() {
+  if (io_suspended_user_) return "application I/O is already suspended";
+  io_suspended_user_ = true;
+  log_info("suspend-io: new application writes wait for resume-io");
+  fx_->state_changed();
   return "";
 }
 

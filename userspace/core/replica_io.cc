@@ -81,7 +81,7 @@ void Replica::start_or_queue_write(IoRequest* req) {
 // Starts waiting requests in arrival order; stops at the first that cannot start yet (no free slot, or it
 // overlaps a write still in flight) so that later requests never overtake earlier ones.
 void Replica::retry_waiting_writes() {
-  if (io_frozen_) return;
+  if (io_frozen_ || io_suspended_user_) return;
   while (!waiting_.empty()) {
     IoRequest* req = waiting_.front();
     if (req->op == IoOp::Flush) {

@@ -368,8 +368,8 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     connector_->disable("administrative disconnect");
     return reply->ok();
   }
-  if (cmd == "resume-io") {
-    std::string why = replica_->resume_io();
+  if (cmd == "resume-io" || cmd == "suspend-io") {
+    std::string why = cmd == "resume-io" ? replica_->resume_io() : replica_->suspend_io();
     return why.empty() ? reply->ok() : reply->error(11, why);
   }
   if (cmd == "pause-sync" || cmd == "resume-sync") {

@@ -53,10 +53,12 @@ double percent_in_sync(const StatusSnapshot& s) {
 std::string format_status_text(const StatusSnapshot& s, StatusTextOptions o) {
   const ReplicaStatus& r = s.replica;
   const bool v = o.verbose || o.statistics;
-  const char* suspended = r.suspended_fencing ? "fencing" : nullptr;
+  // As DRBD: the reasons, comma-separated.
+  std::string suspended = r.suspended_user ? "user" : "";
+  if (r.suspended_fencing) suspended += suspended.empty() ? "fencing" : ",fencing";
   std::string out = fmt::format("{}{} role:{}", s.resource, v ? fmt::format(" node-id:{}", s.node_id) : "",
                                 to_string(r.role));
-  if (suspended) out += fmt::format(" suspended:{}", suspended);
+  if (!suspended.empty()) out += fmt::format(" suspended:{}", suspended);
   else if (v) out += " suspended:no";
   out += v ? fmt::format("\n  volume:0{} disk:{}", s.minor >= 0 ? fmt::format(" minor:{}", s.minor) : "",
                          to_string(r.disk))
@@ -124,7 +126,7 @@ std::string format_status_json(const StatusSnapshot& s) {
                                : std::string(to_string(r.conn));
   return fmt::format(
       "{{\"name\":\"{}\",\"node-id\":{},\"host\":\"{}\",\"role\":\"{}\",\"protocol\":\"{}\","
-      "\"suspended\":{},\"fencing-in-progress\":{},"
+      "\"suspended\":{},\"suspended-user\":{},\"fencing-in-progress\":{},"
       "\"frontend\":{{\"kind\":\"{}\",\"device\":\"{}\",\"link\":\"{}\",\"nbd-socket\":\"{}\","
       "\"opcodes\":\"{}\",\"crashed-run\":\"{}\"}},"
       "\"devices\":[{{\"volume\":0,\"disk-state\":\"{}\",\"size\":{},\"read\":{},\"written\":{},"
@@ -137,7 +139,8 @@ std::string format_status_json(const StatusSnapshot& s) {
       "\"resync-rate\":{},\"resync-eta-s\":{}}}]}}],"
       "\"generation\":{{\"current\":\"{:016X}\",\"bitmap\":\"{:016X}\",\"history\":[{}]}}}}\n",
       json_escape(s.resource), s.node_id, json_escape(s.host), to_string(r.role), s.protocol,
-      r.suspended_fencing ? "true" : "false", r.fencing_in_progress ? "true" : "false",
+      r.suspended_fencing || r.suspended_user ? "true" : "false", r.suspended_user ? "true" : "false",
+      r.fencing_in_progress ? "true" : "false",
       json_escape(s.frontend_kind), json_escape(s.frontend_device), json_escape(s.device_link),
       json_escape(s.nbd_socket), json_escape(s.ublk_opcodes), json_escape(s.ublk_orphan), to_string(r.disk), s.size_bytes, r.disk_read_bytes, r.disk_write_bytes,
       r.al_transactions, r.al_extents, r.al_active, r.al_waits,

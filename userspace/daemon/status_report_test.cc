@@ -76,6 +76,9 @@ TEST(StatusReport, FrozenWritesShowAsSuspendedFencing) {
   s.replica.suspended_fencing = true;
   EXPECT_EQ(format_status_text(s).rfind("r0 role:Primary suspended:fencing\n", 0), 0u) << format_status_text(s);
   EXPECT_NE(format_status_json(s).find("\"suspended\":true"), std::string::npos);
+  s.replica.suspended_user = true;  // suspend-io as well: DRBD lists the reasons
+  EXPECT_EQ(format_status_text(s).rfind("r0 role:Primary suspended:user,fencing\n", 0), 0u) << format_status_text(s);
+  EXPECT_NE(format_status_json(s).find("\"suspended-user\":true"), std::string::npos);
 }
 
 TEST(StatusReport, VerboseStatisticsAsDrbdadm) {
