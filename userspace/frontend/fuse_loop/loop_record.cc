@@ -1,8 +1,8 @@
 #include "frontend/fuse_loop/loop_record.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include "common/key_value_record.h"
 
 namespace tandem {
 
@@ -13,60 +13,28 @@ std::string format_loop_record(const LoopRecord& r) {
   return out;
 }
 
-namespace {
-
-template <typename T>
-bool parse_number(std::string_view s, T* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-}  // namespace
-
 bool parse_loop_record(std::string_view text, LoopRecord* out, std::string* error) {
-  bool have_version = false, have_index = false, have_backing = false, have_pid = false;
+  bool have_index = false, have_backing = false, have_pid = false;
   LoopRecord r;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    line_no++;
-    if (line.empty()) continue;
-    size_t sp = line.find(' ');
-    std::string_view key = line.substr(0, sp);
-    std::string_view value = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
-    bool ok = true;
-    if (key == "tandem-loop") {
-      int version = 0;
-      ok = parse_number(value, &version);
-      if (ok && version != kLoopRecordVersion) {
-        *error = fmt::format("record version {} (this build reads version {})", version, kLoopRecordVersion);
-        return false;
-      }
-      have_version = ok;
-    } else if (key == "loop-index") {
-      ok = have_index = parse_number(value, &r.index) && r.index >= 0;
-    } else if (key == "backing") {
-      ok = have_backing = !value.empty() && value[0] == '/';
+  auto field = [&](std::string_view key, std::string_view value) {
+    if (key == "loop-index") return have_index = parse_record_number(value, &r.index) && r.index >= 0;
+    if (key == "backing") {
       r.backing = std::string(value);
-    } else if (key == "pid") {
-      ok = have_pid = parse_number(value, &r.pid);
-    } else if (key == "backing-dev") {
+      return have_backing = !value.empty() && value[0] == '/';
+    }
+    if (key == "pid") return have_pid = parse_record_number(value, &r.pid);
+    if (key == "backing-dev") {
       size_t colon = value.find(':');
       uint32_t major = 0, minor = 0;
-      ok = colon != std::string_view::npos && parse_number(value.substr(0, colon), &major) &&
-           parse_number(value.substr(colon + 1), &minor);
       r.backing_dev = std::string(value);
-    } else if (key == "backing-inode") {
-      ok = parse_number(value, &r.backing_inode);
-    }  // Unknown keys: a later version's additions, ignored.
-    if (!ok) {
-      *error = fmt::format("line {}: cannot read '{}'", line_no, line);
-      return false;
+      return colon != std::string_view::npos && parse_record_number(value.substr(0, colon), &major) &&
+             parse_record_number(value.substr(colon + 1), &minor);
     }
-  }
-  if (!have_version || !have_index || !have_backing || !have_pid) {
+    if (key == "backing-inode") return parse_record_number(value, &r.backing_inode);
+    return true;
+  };
+  if (!read_key_value_record(text, "tandem-loop", kLoopRecordVersion, field, error)) return false;
+  if (!have_index || !have_backing || !have_pid) {
     *error = "incomplete record (needs tandem-loop, loop-index, backing, pid)";
     return false;
   }
