@@ -67,6 +67,13 @@ fio_command() {
     --direct=1 --time_based --runtime="$RUNTIME_S" --ramp_time=2 --output-format=terse --terse-version=3
 }
 
+# disk_sectors_written: sectors written so far to the disk that holds the backing files (/proc/diskstats).
+DISK_MAJMIN=""
+disk_sectors_written() {
+  [ -n "$DISK_MAJMIN" ] || { echo 0; return; }
+  awk -v mm="$DISK_MAJMIN" '$1 ":" $2 == mm { print $10; found = 1 } END { if (!found) print 0 }' /proc/diskstats
+}
+
 # cpu_ticks PID...: user + system CPU time (clock ticks) the processes have used so far, all threads.
 cpu_ticks() {
   local p total=0
@@ -79,17 +86,17 @@ cpu_ticks() {
 # For seq workloads also the server side's CPU per MiB in that best run, in CPU_<target>: the CPU time of
 # SERVER_PIDS (nbdkit, or both tandemd) over the fio run divided by bandwidth x (runtime + ramp).
 run_workload() {
-  local target=$1 workload=$2 sock=$3 line value best="" runs="" i t0 t1 cpu_ms
+  local target=$1 workload=$2 sock=$3 line value best="" runs="" i t0 t1 w0 w1 cpu_ms
   local -a cmd
   read -r -a cmd <<<"$(fio_command "$workload" "$sock")"
   for ((i = 1; i <= REPEAT; i++)); do
     # shellcheck disable=SC2086  # SERVER_PIDS is a list.
-    t0=$(cpu_ticks $SERVER_PIDS)
+    t0=$(cpu_ticks $SERVER_PIDS) w0=$(disk_sectors_written)
     line=$(timeout $((RUNTIME_S * 4 + 60)) "${cmd[@]}" 2>"$WORK/fio-$target-$workload.err" | grep '^3;' | tail -n1) ||
       { cat "$WORK/fio-$target-$workload.err" >&2; fail "fio $workload against $target failed"; }
     [ -n "$line" ] || { cat "$WORK/fio-$target-$workload.err" >&2; fail "fio $workload against $target printed no result"; }
     # shellcheck disable=SC2086
-    t1=$(cpu_ticks $SERVER_PIDS)
+    t1=$(cpu_ticks $SERVER_PIDS) w1=$(disk_sectors_written)
     case $workload in
       seq-*) value=$(awk -F';' '{ printf "%.1f", $48 / 1024 }' <<<"$line") ;;
       *) value=$(awk -F';' '{ printf "%.0f", $49 }' <<<"$line") ;;
@@ -101,6 +108,8 @@ run_workload() {
         cpu_ms=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v bw="$value" -v s=$((RUNTIME_S + 2)) \
           'BEGIN { if (bw > 0) printf "%.2f", d * 1000 / hz / (bw * s); else print "-" }')
         printf -v "CPU_${target//-/_}" '%s' "$cpu_ms"
+        printf -v "DISKW_${target//-/_}" '%s' "$(awk -v d=$((w1 - w0)) -v s=$((RUNTIME_S + 2)) \
+          'BEGIN { printf "%.0f", d * 512 / 1048576 / s }')"
       fi
     fi
   done
@@ -122,6 +131,8 @@ step "setup: two hosts, backing files of $DISK_MIB MiB"
 tandem_setup bnch 14 "$DISK_MIB" r0
 adm_ok alpha create-md "$RES"
 DATA_SIZE=$(data_size_of "$DISK_alpha") || fail "no data size on $DISK_alpha"
+# The block device under WORK (MAJ:MIN of its filesystem), for the disk-write figures.
+DISK_MAJMIN=$(mountpoint -d "$(df --output=target "$WORK" | tail -n1)" 2>/dev/null || true)
 BASE_FILE=$WORK/baseline.img
 BASE_SOCK=$WORK/baseline.sock
 truncate -s "$DATA_SIZE" "$BASE_FILE"
@@ -160,7 +171,7 @@ show_status alpha
 run_all_workloads protocol-C "$TANDEM_SOCK"
 wait_idle alpha
 
-step "what this machine allows: bulk TCP over the same veth pair, O_DIRECT writes on the backing files' disk"
+step "what this machine allows: bulk TCP over the same veth pair"
 # busy_ticks: CPU time (all CPUs, clock ticks) the whole machine has been busy so far.
 busy_ticks() { head -1 /proc/stat | awk '{ print $2 + $3 + $4 + $7 + $8 }'; }
 # TCP: 4 GiB in 1 MiB writes from alpha to beta with socat (no disk, no tandem): MiB/s and the machine's CPU
@@ -178,19 +189,6 @@ wait "$SOCAT_PID" 2>/dev/null || true
 TCP_LINE=$(awk -v m=$TCP_MIB -v s0="$s0" -v s1="$s1" -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
   'BEGIN { printf "%.0f MiB/s, %.2f ms of CPU per MiB (whole machine)", m / (s1 - s0), c * 1000 / hz / m }')
 info "bulk TCP alpha -> beta: $TCP_LINE"
-# Disk: 1 MiB O_DIRECT writes at QD 8 to one file, then to two files at once (what protocol C asks of the
-# one disk both nodes share here).
-disk_mibs() {  # disk_mibs FILE...: aggregate MiB/s of one sequential writer per file
-  local args=() f
-  for f in "$@"; do args+=(--name="w$f" --filename="$f"); done
-  timeout 120 fio --ioengine=io_uring --direct=1 --bs=1M --iodepth=8 --rw=write --size=1G --time_based \
-    --runtime=8 --group_reporting --output-format=terse --terse-version=3 "${args[@]}" 2>/dev/null |
-    awk -F';' '/^3;/ { printf "%.0f", $48 / 1024 }'
-}
-DISK_ONE=$(disk_mibs "$WORK/disk-a.tmp")
-DISK_TWO=$(disk_mibs "$WORK/disk-a.tmp" "$WORK/disk-b.tmp")
-rm -f "$WORK/disk-a.tmp" "$WORK/disk-b.tmp"
-info "O_DIRECT writes: one stream ${DISK_ONE:-?} MiB/s, two streams ${DISK_TWO:-?} MiB/s together"
 
 step "results"
 LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -259,9 +257,10 @@ $TABLE
 
 What this machine allows, measured in the same run:
 - Bulk TCP from alpha to beta over the same veth pair (socat, 1 MiB writes, no disk): $TCP_LINE.
-- O_DIRECT writes of 1 MiB at QD 8 on the backing files' disk (fio): one stream ${DISK_ONE:-?} MiB/s, two at once
-  ${DISK_TWO:-?} MiB/s together. Protocol C writes every byte twice to this one disk (alpha's copy and beta's),
-  where the baseline writes into the page cache.
+- What the backing files' disk wrote during seq-1m-qd8 (/proc/diskstats, both copies): baseline ${DISKW_baseline:--},
+  disconnected ${DISKW_disconnected:--}, protocol C ${DISKW_protocol_C:--} MiB/s. Protocol C writes every byte twice
+  to this one disk (alpha's copy and beta's), the baseline into the page cache; the disconnected target shows
+  what one copy asks of the disk.
 
 Ratios are to the baseline. How to read them:
 - All three targets run on the same machine, and the peer in protocol C is a second tandemd in another
