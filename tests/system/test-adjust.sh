@@ -3,6 +3,7 @@
 # `tandemadm adjust` on real daemons, as a DRBD admin uses `drbdadm adjust` after editing the resource file:
 # - no change: nothing happens, the connection stays;
 # - resync-rate and a split-brain policy: applied at once, the connection stays;
+# - disk-options --resync-rate: a running option changed without the file, until the next adjust;
 # - protocol C -> A: each node connects again with the new protocol (a node whose peer still ran the old
 #   one was refused, StandAlone, and its next adjust connects it); replication goes on under protocol A;
 # - a new disk path or a broken file: refused with a message, nothing changed;
@@ -67,6 +68,17 @@ sleep 2
 [ "$(lost_count alpha)" = "$lost_before" ] || fail "a live change dropped the connection"
 is_connected alpha || fail "alpha is not connected after a live adjust"
 write_some 8
+
+step "disk-options changes a running option until the next adjust"
+out=$(adm_ok alpha disk-options "$RES" --resync-rate=50M)
+echo "$out"
+grep -q "applied: disk resync-rate 30M -> 50M" <<<"$out" || fail "disk-options did not apply resync-rate"
+adm_expect 1 alpha disk-options "$RES" --protocol=A  # a net keyword
+adm_expect 1 alpha net-options "$RES" --protocol=D
+out=$(adm_ok alpha adjust "$RES")
+echo "$out"
+grep -q "applied: disk resync-rate 50M -> 30M" <<<"$out" || fail "adjust did not go back to the file's resync-rate"
+is_connected alpha || fail "disk-options or adjust dropped the connection"
 
 step "protocol C -> A: each node connects again with the new protocol"
 sed -i 's/^\( *protocol *\)C;$/\1A;/' "$CONF"

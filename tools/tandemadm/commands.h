@@ -44,6 +44,9 @@ struct Command {
   X(dump_md)                  \
   X(up)                       \
   X(adjust)                   \
+  X(disk_options)             \
+  X(net_options)              \
+  X(resource_options)         \
   X(down)                     \
   X(primary)                  \
   X(secondary)                \

@@ -59,6 +59,8 @@ struct NetConfig {
   int connect_int_s = 10;
   OptionList options;  // every net keyword as written (normalised), including the interpreted ones
   const std::string* get(std::string_view key) const;
+  // Sets the interpreted fields from `options` (defaults for those not written). Values must be validated.
+  void interpret();
   bool operator==(const NetConfig&) const = default;
 };
 

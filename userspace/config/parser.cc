@@ -582,18 +582,6 @@ OptionList inherit(const RawSection& common, const RawSection& own) {
   return out;
 }
 
-void interpret_net(NetConfig* net) {
-  long long n = 0;
-  if (const std::string* v = net->get("protocol")) net->protocol = (*v)[0];
-  if (const std::string* v = net->get("cram-hmac-alg")) net->cram_hmac_alg = *v;
-  if (const std::string* v = net->get("shared-secret")) net->shared_secret = *v;
-  // The values were range-checked by validate_value(), so these parses cannot fail.
-  if (const std::string* v = net->get("ping-int"); v && parse_integer(*v, 0, 1 << 30, &n)) net->ping_int_s = int(n);
-  if (const std::string* v = net->get("ping-timeout"); v && parse_integer(*v, 0, 1 << 30, &n)) net->ping_timeout_ds = int(n);
-  if (const std::string* v = net->get("timeout"); v && parse_integer(*v, 0, 1 << 30, &n)) net->timeout_ds = int(n);
-  if (const std::string* v = net->get("connect-int"); v && parse_integer(*v, 0, 1 << 30, &n)) net->connect_int_s = int(n);
-}
-
 bool finish_resource(const ParseState& st, const RawResource& raw, ResourceConfig* out, std::string* error) {
   auto fail = [&](const Loc& l, const std::string& msg) {
     *error = fmt::format("{}:{}: resource {}: {}", l.file, l.line, raw.name, msg);
@@ -611,7 +599,7 @@ bool finish_resource(const ParseState& st, const RawResource& raw, ResourceConfi
   out->options.options = sec(SectionKind::Options);
   out->handlers.options = sec(SectionKind::Handlers);
   out->startup.options = sec(SectionKind::Startup);
-  interpret_net(&out->net);
+  out->net.interpret();
   if (!out->net.shared_secret.empty() && out->net.cram_hmac_alg.empty())
     return fail(raw.loc, "shared-secret is set but cram-hmac-alg is not (both are needed for peer authentication)");
   if (!out->net.cram_hmac_alg.empty() && out->net.shared_secret.empty())

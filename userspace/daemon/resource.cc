@@ -393,6 +393,7 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     if (words.size() != 2) return reply->error(1, "usage: adjust CONFIG_PATH");
     return adjust(words[1], reply);
   }
+  if (cmd == "set-options") return set_options(words, reply);
   if (cmd == "primary") {
     promote_reply_ = reply;
     replica_->promote(force);

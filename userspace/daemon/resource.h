@@ -91,6 +91,11 @@ class Resource final : public Effects, public BlockTarget {
   void on_control(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
   // adjust CONFIG_PATH (resource_adjust.cc): applies the edited resource file to the running resource.
   void adjust(const std::string& config_path, std::shared_ptr<ControlReply> reply);
+  // set-options SECTION KEY VALUE...: disk-options / net-options on the running configuration.
+  void set_options(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply);
+  // Brings the running resource to `next` (adjust, set-options); `connect`: also connect a StandAlone one.
+  // False when it was refused (the reply says why; nothing changed).
+  bool apply_config(const config::ResourceConfig& next, bool connect, std::shared_ptr<ControlReply> reply);
   void on_tick();
   void reap_storage();
   void reap_al_writes();

@@ -1,10 +1,12 @@
 // `adjust`: the running resource takes the settings of its edited resource file, as far as a running daemon
-// can (config/config_change.h sorts them). All or nothing: a file that cannot be applied changes nothing.
+// can (config/config_change.h sorts them); `set-options` (disk-options, net-options) changes single options
+// the same way. All or nothing: what cannot be applied changes nothing.
 #include <fmt/format.h>
 
 #include "common/log.h"
 #include "config/config.h"
 #include "config/config_change.h"
+#include "config/resource_options.h"
 #include "daemon/resource.h"
 #include "daemon/resource_policies.h"
 
@@ -30,16 +32,43 @@ void Resource::adjust(const std::string& config_path, std::shared_ptr<ControlRep
   if (!next->find_host(opts_.host))
     return reply->error(10, fmt::format("{}: resource {} has no 'on {}' section (this daemon runs as {})", config_path,
                                         name, opts_.host, opts_.host));
-  config::ConfigChange change = config::plan_config_change(opts_.config, *next, opts_.host);
-  if (!change.needs_down.empty())
-    return reply->error(11, fmt::format("these settings cannot change while the resource is up: {}; nothing was "
-                                        "changed (run `down` and `up` to apply them)",
-                                        joined(change.needs_down, "; ")));
+  if (apply_config(*next, /*connect=*/true, reply)) opts_.config_file = config_path;
+}
+
+// set-options SECTION KEY VALUE [KEY VALUE ...]: disk-options / net-options / resource-options.
+void Resource::set_options(const std::vector<std::string>& words, std::shared_ptr<ControlReply> reply) {
+  if (words.size() < 4 || words.size() % 2 != 0) return reply->error(1, "usage: set-options SECTION KEY VALUE...");
+  const config::SectionKind section = words[1] == "net"       ? config::SectionKind::Net
+                                      : words[1] == "disk"    ? config::SectionKind::Disk
+                                      : words[1] == "options" ? config::SectionKind::Options
+                                                              : config::SectionKind::Global;
+  if (section == config::SectionKind::Global)
+    return reply->error(1, fmt::format("set-options: no section '{}' (net, disk or options)", words[1]));
+  config::ResourceConfig next = opts_.config;
+  std::string error;
+  for (size_t i = 2; i + 1 < words.size(); i += 2)
+    if (!config::set_resource_option(&next, section, words[i], {words[i + 1]}, &error)) return reply->error(10, error);
+  apply_config(next, /*connect=*/false, reply);
+}
+
+bool Resource::apply_config(const config::ResourceConfig& next, bool connect, std::shared_ptr<ControlReply> reply) {
+  const std::string& name = opts_.config.name;
+  std::string error;
+  config::ConfigChange change = config::plan_config_change(opts_.config, next, opts_.host);
+  if (!change.needs_down.empty()) {
+    reply->error(11, fmt::format("these settings cannot change while the resource is up: {}; nothing was changed "
+                                 "(run `down` and `up` to apply them)",
+                                 joined(change.needs_down, "; ")));
+    return false;
+  }
   ReplicaConfig cfg;
   cfg.node_id = replica_->config().node_id;
   cfg.peer_node_id = replica_->config().peer_node_id;
   cfg.data_size_bytes = replica_->config().data_size_bytes;
-  if (!replica_policies(*next, &cfg, &error)) return reply->error(10, error);
+  if (!replica_policies(next, &cfg, &error)) {
+    reply->error(10, error);
+    return false;
+  }
 
   // The connection's settings, and those both peers agree on at the handshake, need a new connection.
   const bool reconnect = !change.reconnect.empty();
@@ -47,18 +76,21 @@ void Resource::adjust(const std::string& config_path, std::shared_ptr<ControlRep
   if (reconnect && was_enabled) connector_->disable("adjust: the connection's settings changed");
   if (std::string why = replica_->reconfigure(cfg); !why.empty()) {
     if (reconnect && was_enabled) connector_->enable();
-    return reply->error(11, why + "; nothing was changed");
+    reply->error(11, why + "; nothing was changed");
+    return false;
   }
-  opts_.config = *next;
-  opts_.config_file = config_path;
+  opts_.config = next;
   local_ = opts_.config.find_host(opts_.host);
   peer_ = config::peer_of(opts_.config, *local_);
   if (reconnect) connector_->set_config(peer_connector_config(opts_.config, *local_, *peer_));
   // As DRBD's adjust: a resource that is not connecting (after `disconnect`, a refused handshake or a split
-  // brain) is connected again.
-  const bool connects = !connector_->enabled();
-  replica_->set_standalone(false);
-  connector_->enable();
+  // brain) is connected again. disk-options and net-options leave that alone, but a connection they closed
+  // for new settings is made again.
+  const bool connects = !connector_->enabled() && (connect || (reconnect && was_enabled));
+  if (connects || (reconnect && was_enabled)) {
+    replica_->set_standalone(false);
+    connector_->enable();
+  }
 
   std::string out;
   auto section = [&](std::string_view title, const std::vector<std::string>& items) {
@@ -76,6 +108,7 @@ void Resource::adjust(const std::string& config_path, std::shared_ptr<ControlRep
     out += "  connecting to the peer\n";
   }
   reply->ok(fmt::format("{}: adjusted\n{}", name, out));
+  return true;
 }
 
 }  // namespace tandem
