@@ -13,22 +13,10 @@ set -euo pipefail
 
 TS_NAME=al
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
-# shellcheck source=lib/common.sh
-. "$LIB/common.sh"
-# shellcheck source=lib/netns.sh
-. "$LIB/netns.sh"
-# shellcheck source=lib/tandem.sh
-. "$LIB/tandem.sh"
-# shellcheck source=lib/cleanup.sh
-. "$LIB/cleanup.sh"
-cleanup_init
-
-require_root
-require_fuse_loop
-require_tools fio cmp truncate timeout
-fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio was built without the nbd ioengine"
-require_netns
-tandem_binaries
+# shellcheck source=lib/two_hosts.sh
+. "$LIB/two_hosts.sh"
+require_tools cmp truncate timeout
+require_fio_nbd
 
 AL_EXTENTS=16
 AL_BOUND=$((AL_EXTENTS * 4 * 1024 * 1024))

@@ -14,20 +14,8 @@ set -euo pipefail
 
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
 TS_NAME=adjust
-# shellcheck source=lib/common.sh
-. "$LIB/common.sh"
-# shellcheck source=lib/netns.sh
-. "$LIB/netns.sh"
-# shellcheck source=lib/tandem.sh
-. "$LIB/tandem.sh"
-# shellcheck source=lib/cleanup.sh
-. "$LIB/cleanup.sh"
-cleanup_init
-
-require_root
-require_fuse_loop
-require_netns
-tandem_binaries
+# shellcheck source=lib/two_hosts.sh
+. "$LIB/two_hosts.sh"
 
 # lost_count HOST: how often HOST's daemon has lost its connection so far.
 lost_count() { grep -c "connection to node .* lost" "$(host_log "$1")" || true; }
@@ -56,7 +44,7 @@ step "resync-rate and after-sb-0pri apply at once; the connection stays"
 lost_before=$(lost_count alpha)
 sed -i "s/^resource $RES {\$/resource $RES {\n    disk { resync-rate 30M; }/" "$CONF"
 sed -i 's/^\( *connect-int *1;\)$/\1\n        after-sb-0pri discard-zero-changes;/' "$CONF"
-grep -q "resync-rate 30M" "$CONF" && grep -q "after-sb-0pri" "$CONF" || fail "could not edit $CONF"
+{ grep -q "resync-rate 30M" "$CONF" && grep -q "after-sb-0pri" "$CONF"; } || fail "could not edit $CONF"
 for h in alpha beta; do
   out=$(adm_ok "$h" adjust "$RES")
   echo "$out"

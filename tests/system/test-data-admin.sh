@@ -12,22 +12,10 @@ set -euo pipefail
 
 TS_NAME=adm
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
-# shellcheck source=lib/common.sh
-. "$LIB/common.sh"
-# shellcheck source=lib/netns.sh
-. "$LIB/netns.sh"
-# shellcheck source=lib/tandem.sh
-. "$LIB/tandem.sh"
-# shellcheck source=lib/cleanup.sh
-. "$LIB/cleanup.sh"
-cleanup_init
-
-require_root
-require_fuse_loop
-require_tools fio cmp dd truncate timeout
-fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio was built without the nbd ioengine"
-require_netns
-tandem_binaries
+# shellcheck source=lib/two_hosts.sh
+. "$LIB/two_hosts.sh"
+require_tools cmp dd truncate timeout
+require_fio_nbd
 
 damage_beta() {  # overwrite 64 KiB in the middle of beta's data region, behind tandem's back
   dd if=/dev/urandom of="$DISK_beta" bs=64k count=1 seek=100 conv=notrunc status=none || fail "damaging beta"

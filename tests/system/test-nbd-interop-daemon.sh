@@ -10,22 +10,10 @@ set -euo pipefail
 
 TS_NAME=nbd-interop
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
-# shellcheck source=lib/common.sh
-. "$LIB/common.sh"
-# shellcheck source=lib/netns.sh
-. "$LIB/netns.sh"
-# shellcheck source=lib/tandem.sh
-. "$LIB/tandem.sh"
-# shellcheck source=lib/cleanup.sh
-. "$LIB/cleanup.sh"
-cleanup_init
-
-require_root
-require_fuse_loop
-require_tools fio nbdinfo cmp od timeout truncate
-fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio was built without the nbd ioengine"
-require_netns
-tandem_binaries
+# shellcheck source=lib/two_hosts.sh
+. "$LIB/two_hosts.sh"
+require_tools nbdinfo cmp od timeout truncate
+require_fio_nbd
 
 step "two connected nodes, alpha Primary"
 tandem_setup nbd 12 256 r0

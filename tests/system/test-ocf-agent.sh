@@ -9,22 +9,10 @@ set -euo pipefail
 
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
 TS_NAME=ocf-agent
-# shellcheck source=lib/common.sh
-. "$LIB/common.sh"
-# shellcheck source=lib/netns.sh
-. "$LIB/netns.sh"
-# shellcheck source=lib/tandem.sh
-. "$LIB/tandem.sh"
-# shellcheck source=lib/cleanup.sh
-. "$LIB/cleanup.sh"
-cleanup_init
-
-require_root
-require_fuse_loop
-require_netns
+# shellcheck source=lib/two_hosts.sh
+. "$LIB/two_hosts.sh"
 require_tools ocf-tester xmllint
 [ -f /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs ] || skip "resource-agents (ocf-shellfuncs) not installed"
-tandem_binaries
 AGENT=$TANDEM_SOURCE_DIR/tools/ha/ocf/tandem
 TANDEMDISK=$TANDEM_SOURCE_DIR/tools/ha/heartbeat/tandemdisk
 

@@ -10,20 +10,8 @@ set -euo pipefail
 
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
 TS_NAME=resync-control
-# shellcheck source=lib/common.sh
-. "$LIB/common.sh"
-# shellcheck source=lib/netns.sh
-. "$LIB/netns.sh"
-# shellcheck source=lib/tandem.sh
-. "$LIB/tandem.sh"
-# shellcheck source=lib/cleanup.sh
-. "$LIB/cleanup.sh"
-cleanup_init
-
-require_root
-require_fuse_loop
-require_netns
-tandem_binaries
+# shellcheck source=lib/two_hosts.sh
+. "$LIB/two_hosts.sh"
 
 step "two nodes, 256 MiB, dynamic resync controller with c-max-rate 20 MiB/s"
 tandem_setup rsc 23 256 r0

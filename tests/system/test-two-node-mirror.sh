@@ -19,21 +19,9 @@ set -euo pipefail
 
 TS_NAME=mirror
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
-# shellcheck source=lib/common.sh
-. "$LIB/common.sh"
-# shellcheck source=lib/netns.sh
-. "$LIB/netns.sh"
-# shellcheck source=lib/tandem.sh
-. "$LIB/tandem.sh"
-# shellcheck source=lib/cleanup.sh
-. "$LIB/cleanup.sh"
-cleanup_init
-
-require_root
-require_fuse_loop
+# shellcheck source=lib/two_hosts.sh
+. "$LIB/two_hosts.sh"
 require_tools mkfs.ext4 mount umount losetup sha256sum cmp dd od truncate timeout stat
-require_netns
-tandem_binaries
 
 # Writes COUNT files of 8 MiB random data plus a directory of small files below DIR/NAME, then records
 # their sha256 sums in WORK/NAME.sha256 (paths relative to DIR).

@@ -53,6 +53,12 @@ require_tools() {
   done
 }
 
+# fio with its nbd ioengine (fio's own NBD client), which the tests drive tandem's export with.
+require_fio_nbd() {
+  require_tools fio
+  fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio was built without the nbd ioengine"
+}
+
 # The daemon's block device is a loop device on a FUSE file; both must be usable here.
 require_fuse_loop() {
   [ -c /dev/fuse ] || skip "no /dev/fuse"
