@@ -12,10 +12,12 @@ namespace {
 
 std::string shown(const std::string* v) { return v ? *v : std::string("(unset)"); }
 
-// Net keywords the core reads when it needs them (at the next handshake, or at the next loss of the
-// connection), so a new value needs no reconnect. Every other net keyword shapes the connection itself.
-bool net_key_is_live(std::string_view key) {
-  return key == "after-sb-0pri" || key == "after-sb-1pri" || key == "after-sb-2pri" || key == "fencing";
+// Net keywords that shape the connection itself (the link's settings, or what both peers agree on at the
+// handshake): a new value needs a new connection. The others are read when needed (the after-sb-* policies
+// at the next handshake, fencing at the next loss of the connection) or not at all yet (max-buffers,
+// sndbuf-size, ko-count, ...: kept in the configuration), so changing them never drops the link.
+bool net_key_needs_reconnect(std::string_view key) {
+  return key == "data-integrity-alg" || key == "verify-alg" || key == "csums-alg" || key == "csums-after-crash-only";
 }
 bool key_is_secret(std::string_view key) { return key == "shared-secret"; }
 
@@ -87,13 +89,13 @@ ConfigChange plan_config_change(const ResourceConfig& running, const ResourceCon
   if (n0.shared_secret != n1.shared_secret) c.reconnect.push_back("net shared-secret changed");
   host_field(&c.reconnect, "net ping-int", std::to_string(n0.ping_int_s), std::to_string(n1.ping_int_s));
   host_field(&c.reconnect, "net ping-timeout", std::to_string(n0.ping_timeout_ds), std::to_string(n1.ping_timeout_ds));
-  host_field(&c.reconnect, "net timeout", std::to_string(n0.timeout_ds), std::to_string(n1.timeout_ds));
+  host_field(&c.live, "net timeout", std::to_string(n0.timeout_ds), std::to_string(n1.timeout_ds));  // unused yet
   host_field(&c.reconnect, "net connect-int", std::to_string(n0.connect_int_s), std::to_string(n1.connect_int_s));
   static constexpr std::array<std::string_view, 7> kInterpreted = {
       "protocol", "cram-hmac-alg", "shared-secret", "ping-int", "ping-timeout", "timeout", "connect-int"};
   for (const std::string& k : changed_keys(n0.options, n1.options)) {
     if (std::find(kInterpreted.begin(), kInterpreted.end(), k) != kInterpreted.end()) continue;
-    (net_key_is_live(k) ? c.live : c.reconnect).push_back(describe("net", k, n0.get(k), n1.get(k)));
+    (net_key_needs_reconnect(k) ? c.reconnect : c.live).push_back(describe("net", k, n0.get(k), n1.get(k)));
   }
   // The activity log is sized when the daemon starts; the rest of disk {} is read when used.
   compare_section("disk", running.disk, next.disk, &c.live, &c.next_up, {"al-extents"});

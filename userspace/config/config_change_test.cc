@@ -55,6 +55,14 @@ TEST(ConfigChange, SplitBrainPoliciesAndFencingApplyAtOnce) {
   EXPECT_TRUE(c.reconnect.empty());
 }
 
+// Options nothing reads yet (or only when needed) never cost a reconnect: on a Primary that would mean fencing
+// the peer and a resync for nothing.
+TEST(ConfigChange, BufferSettingsAndTimeoutKeepTheConnection) {
+  ConfigChange c = change_to(edited("protocol C;", "protocol C; max-buffers 8000; sndbuf-size 2M; timeout 90;"));
+  EXPECT_TRUE(c.reconnect.empty()) << c.reconnect[0];
+  EXPECT_EQ(c.live.size(), 3u);
+}
+
 TEST(ConfigChange, VerifyAlgNeedsANewConnection) {
   ConfigChange c = change_to(edited("protocol C;", "protocol C; verify-alg sha1;"));
   EXPECT_EQ(c.reconnect, (Lines{"net verify-alg (unset) -> sha1"}));

@@ -379,8 +379,8 @@ std::string Replica::reconfigure(const ReplicaConfig& next) {
                               next.csums_after_crash_only != cfg_.csums_after_crash_only;
   if (agreed_changes && conn_ == ConnState::Connected)
     return "protocol, verify-alg and csums-alg change only while disconnected";
-  if (next.fencing != cfg_.fencing && fence_pending_) return "the fence-peer handler is running; retry when it is done";
-  const bool resync_changed = !(next.dynamic_resync == cfg_.dynamic_resync);
+  const bool resync_changed = !(next.dynamic_resync == cfg_.dynamic_resync) ||
+                              next.resync_rate_bytes_per_s != cfg_.resync_rate_bytes_per_s;
   ReplicaConfig merged = next;
   merged.al_extents = cfg_.al_extents;  // the set in memory and the on-disk ring were sized at start
   merged.al_extent_shift = cfg_.al_extent_shift;
@@ -389,7 +389,7 @@ std::string Replica::reconfigure(const ReplicaConfig& next) {
   if (resync_changed) {
     // A running resync goes on under the new controller, which plans afresh from its next step.
     resync_controller_ = ResyncController(cfg_.dynamic_resync);
-    if (cfg_.dynamic_resync.dynamic) resync_tokens_ = 0;
+    resync_tokens_ = 0;  // no burst saved up under the old settings; the next tick (or step) budgets afresh
   }
   // A resync that waited for tokens (for tick()) may go on at once now, or it would wait for an event that
   // never comes when nothing is in flight (simulator seed 117856: a rate-limited resync set unlimited).

@@ -155,8 +155,9 @@ class Replica {
   std::string start_verify();
   // adjust: takes the policies of `next` (ReplicaConfig's policy part; node ids and data size must be the
   // running ones). The settings the peers agree on at the handshake (protocol, verify-alg, csums-alg) change
-  // only while not connected: the daemon disconnects first. The activity log keeps its size until the next
-  // start. Returns an empty string on success, else why nothing was changed.
+  // only while not connected: the daemon disconnects first, so it is refused only when that was not done. A
+  // fence-peer handler already running finishes under its own rules. The activity log keeps its size until
+  // the next start. Returns an empty string on success, else why nothing was changed.
   std::string reconfigure(const ReplicaConfig& next);
   const ReplicaConfig& config() const { return cfg_; }
   // pause-sync / resume-sync on the sync source.
@@ -165,7 +166,7 @@ class Replica {
   // Time passes (the daemon calls this every 100 ms): paces a fixed-rate resync and measures the rate.
   void tick(uint64_t now_ms);
   // A rate-limited resync runs on this node: it advances only with tick() (the simulator ticks only then).
-  bool resync_needs_ticks() const { return rate_limited() && repl_ == ReplState::SyncSource; }
+  bool resync_needs_ticks() const { return rate_limited() && repl_ == ReplState::SyncSource && !resync_paused_; }
 
   // The fence-peer handler started through Effects::call_fence_peer exited with this code (DRBD's meaning:
   // 3 peer already Outdated/Inconsistent, 4 peer outdated, 5 peer unreachable, 6 peer is Primary, 7 peer
@@ -177,6 +178,9 @@ class Replica {
   // suspend-io (DRBD's, e.g. for a snapshot of the backing device): application writes and flushes that
   // arrive are held, in order, until resume-io; those in flight complete. Reads go on. Not persistent.
   std::string suspend_io();
+  // A forced shutdown: writes held by suspend-io go on (they complete or fail with the device), so nothing
+  // waits for a resume-io that cannot come.
+  void lift_user_suspension();
 
   // `connect --discard-my-data`: if the next handshake finds a split brain, this node gives up its changes and
   // becomes the target of a full resync (manual split-brain recovery, as in DRBD). One-shot.

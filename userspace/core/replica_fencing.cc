@@ -122,6 +122,14 @@ std::string Replica::resume_io() {
   return "";
 }
 
+void Replica::lift_user_suspension() {
+  if (!io_suspended_user_) return;
+  io_suspended_user_ = false;
+  log_warn("going down: writes held by suspend-io go on");
+  retry_waiting_writes();
+  fx_->state_changed();
+}
+
 std::string Replica::suspend_io() {
   if (io_suspended_user_) return "application I/O is already suspended";
   io_suspended_user_ = true;

@@ -353,6 +353,10 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     for (uint64_t x : st.ids.history) h += fmt::format("{}{:016X}", h.empty() ? "" : ",", x);
     return reply->ok(fmt::format("current:{:016X} bitmap:{:016X} history:{}\n", st.ids.current, st.ids.bitmap, h));
   }
+  if (cmd == "resume-io") {  // also while going down: a `down` may wait for writes held by suspend-io
+    std::string why = replica_->resume_io();
+    return why.empty() ? reply->ok() : reply->error(11, why);
+  }
   if (shutting_down_) return reply->error(20, "the resource is going down");
   if (cmd == "connect") {
     bool discard = words.size() > 1 && words[1] == "--discard-my-data";
@@ -368,8 +372,8 @@ void Resource::on_control(const std::vector<std::string>& words, std::shared_ptr
     connector_->disable("administrative disconnect");
     return reply->ok();
   }
-  if (cmd == "resume-io" || cmd == "suspend-io") {
-    std::string why = cmd == "resume-io" ? replica_->resume_io() : replica_->suspend_io();
+  if (cmd == "suspend-io") {
+    std::string why = replica_->suspend_io();
     return why.empty() ? reply->ok() : reply->error(11, why);
   }
   if (cmd == "pause-sync" || cmd == "resume-sync") {
@@ -585,6 +589,7 @@ void Resource::finish_demote(std::shared_ptr<ControlReply> reply, bool then_down
 void Resource::begin_down(std::shared_ptr<ControlReply> reply, bool force) {
   shutting_down_ = true;
   replica_->cancel_promotion("the resource is going down");
+  if (force) replica_->lift_user_suspension();  // held writes would wait for a resume-io that cannot come
   if (admin_busy_) {
     // A device is being created or removed right now (signal path): go down once that has finished.
     tick_waiters_.push_back([this, reply, force] {

@@ -106,7 +106,11 @@ std::string format_status_text(const StatusSnapshot& s, StatusTextOptions o) {
   } else {
     line = fmt::format("peer-disk:{}", to_string(r.peer_disk));
   }
-  if (v) line += fmt::format(" resync-suspended:{}", r.resync_paused ? "user" : "no");
+  // As drbdsetup: "user" where pause-sync was given (the source), "peer" on the target it holds.
+  if (v)
+    line += fmt::format(" resync-suspended:{}", !r.resync_paused                ? "no"
+                                                : r.repl == ReplState::SyncTarget ? "peer"
+                                                                                  : "user");
   out += indent + line + "\n";
   if (o.statistics)
     out += fmt::format("        received:{} sent:{} out-of-sync:{}\n", r.bytes_received / 1024, r.bytes_sent / 1024,

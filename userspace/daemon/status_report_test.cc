@@ -112,6 +112,11 @@ TEST(StatusReport, VerboseStatisticsAsDrbdadm) {
             "  disk:UpToDate\n"
             "  beta role:Secondary\n"
             "    peer-disk:UpToDate\n");
+  r.repl = ReplState::SyncTarget;  // held by the source's pause-sync: drbdsetup says "peer" here
+  r.resync_paused = true;
+  EXPECT_NE(format_status_text(s, {.verbose = true}).find("replication:PausedSyncT"), std::string::npos);
+  EXPECT_NE(format_status_text(s, {.verbose = true}).find(" resync-suspended:peer\n"), std::string::npos);
+  r.resync_paused = false;
   r.conn = ConnState::StandAlone;
   r.repl = ReplState::Off;
   EXPECT_EQ(format_status_text(s, {.verbose = true}),

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "common/log.h"
@@ -37,28 +38,28 @@ bool all_digits(const char* s) {
   return true;
 }
 
-// Whether any descriptor of process `pid` is the device `rdev` (of type `type`: block or character).
+// Whether any descriptor of process `pid` is the device `rdev` (of type `type`: block or character). Only
+// descriptors whose link names something under /dev/ are stat'ed: stat() of a file on a hung NFS or FUSE mount
+// would block (fuser's well-known hang), and this runs on the daemon's event loop.
 bool process_holds(const std::string& pid, dev_t rdev, mode_t type) {
   std::string dir = "/proc/" + pid + "/fd";
   DIR* d = ::opendir(dir.c_str());
   if (!d) return false;  // gone, or a kernel thread
   bool found = false;
+  char target[64];
   while (dirent* ent = ::readdir(d)) {
     if (!all_digits(ent->d_name)) continue;
+    std::string fd_path = dir + "/" + ent->d_name;
+    ssize_t n = ::readlink(fd_path.c_str(), target, sizeof target);
+    if (n < 5 || std::string_view(target, 5) != "/dev/") continue;
     struct stat st;
-    if (::stat((dir + "/" + ent->d_name).c_str(), &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_rdev == rdev) {
+    if (::stat(fd_path.c_str(), &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_rdev == rdev) {
       found = true;
       break;
     }
   }
   ::closedir(d);
   return found;
-}
-
-// "; open by pid 1234 (mysqld)" when /proc shows processes with `path` open, else "".
-std::string opened_by(const std::string& path) {
-  std::string who = processes_holding(path, ::getpid());
-  return who.empty() ? "" : "; open by " + who;
 }
 
 }  // namespace
@@ -98,7 +99,7 @@ int block_device_busy(const std::string& path, const std::string& sysfs_dir, std
   if (read_mountinfo(&mounts, &error) == 0) {
     for (const MountEntry& m : mounts) {
       if (m.major == major(st.st_rdev) && m.minor == minor(st.st_rdev)) {
-        *why = path + " is mounted on " + m.mount_point + opened_by(path);
+        *why = path + " is mounted on " + m.mount_point;  // a mount holds no descriptor: no /proc scan
         return 1;
       }
     }
@@ -115,7 +116,7 @@ int block_device_busy(const std::string& path, const std::string& sysfs_dir, std
     }
     ::closedir(d);
     if (!holder.empty()) {
-      *why = path + " is held by " + holder + opened_by(path);
+      *why = path + " is held by " + holder;
       return 1;
     }
   }
