@@ -5,7 +5,8 @@
 #
 #  1. create-md, up, wait-connect on both; `primary --force` on alpha; wait-sync.
 #  2. The config's device symlink appears on alpha and points to /dev/loopN; mkfs.ext4, mount, write 72 MiB of
-#     random files (sha256 recorded). `secondary` is refused while mounted; umount; the data regions of both
+#     random files (sha256 recorded). `secondary` is refused while mounted, and while a process holds the
+#     device open (the refusal names it); umount; the data regions of both
 #     backing files are byte-identical.
 #  3. beta's `primary` is refused (exit 11) while alpha is Primary; alpha `secondary` removes its symlink;
 #     beta `primary`; the files are intact on beta.
@@ -112,6 +113,18 @@ compare_data_regions
 step "beta cannot become Primary while alpha is"
 adm_expect 11 beta primary "$RES"
 role_is beta Secondary || fail "beta role is '$(node_role beta)'"
+
+step "secondary is refused while a process has the device open, and names it"
+sleep 60 <"$DEV_alpha" &
+HOLDER_PID=$!
+cleanup_add_pid "$HOLDER_PID"
+wait_until 5 "the holder has the device open" test -e "/proc/$HOLDER_PID/fd/0" || fail "no holder"
+out=$(adm alpha secondary "$RES" 2>&1) && fail "secondary succeeded while pid $HOLDER_PID had the device open"
+info "refused: $out"
+grep -q "pid $HOLDER_PID (sleep)" <<<"$out" || fail "the refusal does not name pid $HOLDER_PID (sleep): $out"
+kill "$HOLDER_PID"
+wait "$HOLDER_PID" 2>/dev/null || true
+role_is alpha Primary || fail "alpha is no longer Primary after a refused secondary"
 
 step "switch roles: alpha secondary, beta primary"
 adm_ok alpha secondary "$RES"

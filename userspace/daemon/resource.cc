@@ -542,8 +542,8 @@ void Resource::begin_demote(std::shared_ptr<ControlReply> reply, bool then_down)
     std::string who;
     if (device_ && device_->open_count() > 0) {
       std::string openers = processes_holding(device_->device_path(), getpid());
-      who = fmt::format("{} is in use (mounted or opened{})", device_->device_path(),
-                        openers.empty() ? "" : "; open by " + openers);
+      who = openers.empty() ? fmt::format("{} is in use (mounted or opened)", device_->device_path())
+                            : fmt::format("{} is open by {}", device_->device_path(), openers);
     } else {
       who = fmt::format("{} NBD client(s) connected", nbd_->open_count());
     }

@@ -133,6 +133,12 @@ int block_device_busy(const std::string& path, const std::string& sysfs_dir, std
     return -e;
   }
   ::close(fd);
+  // Plain (non-exclusive) openers pass the probe above: a `dd`, a backup tool, a shell redirection. The device
+  // is in use all the same (DRBD counts every open), and /proc shows who.
+  if (std::string who = processes_holding(path, ::getpid()); !who.empty()) {
+    *why = path + " is open by " + who;
+    return 1;
+  }
   return 0;
 }
 

@@ -1,8 +1,8 @@
 // Whether a kernel block device that a frontend exports is in use by someone else: mounted (in this mount
-// namespace), held by a stacked device (device mapper, md), or opened exclusively (an open(O_EXCL) probe fails
-// with EBUSY). Plain non-exclusive openers (a `dd` holding an fd) cannot be seen this way. The probe moves no
-// data, so it is safe from any thread of the daemon that serves the device. Shared by the FUSE+loop and the
-// kernel NBD frontends.
+// namespace), held by a stacked device (device mapper, md), opened exclusively (an open(O_EXCL) probe fails
+// with EBUSY), or open at all by another process (a `dd` holding a descriptor: /proc/PID/fd, which also names
+// the processes). The probe moves no data, so it is safe from any thread of the daemon that serves the device.
+// Shared by the FUSE+loop, kernel NBD and ublk frontends.
 #pragma once
 
 #include <string>
