@@ -49,7 +49,8 @@ TEST(ConfigChange, TheProtocolAndTheSecretNeedANewConnection) {
 }
 
 TEST(ConfigChange, SplitBrainPoliciesAndFencingApplyAtOnce) {
-  ConfigChange c = change_to(edited("protocol C;", "protocol C; after-sb-0pri discard-zero-changes; fencing resource-only;"));
+  ConfigChange c =
+      change_to(edited("protocol C;", "protocol C; after-sb-0pri discard-zero-changes; fencing resource-only;"));
   EXPECT_EQ(c.live, (Lines{"net after-sb-0pri (unset) -> discard-zero-changes",
                                   "net fencing (unset) -> resource-only"}));
   EXPECT_TRUE(c.reconnect.empty());
