@@ -135,13 +135,15 @@ nsx 1 sh -c "cd '$HA_WORK/mnt' && sha256sum -c '$HA_WORK/sums'" | sed 's/^/    /
 
 step "heartbeat stops: resources released"
 # heartbeat daemonises; `heartbeat -k` signals the running one (its pid file in the node's /run) to release
-# its resources and exit. The idle node first, and n1 only once it has settled after n2 left: a shutdown
-# request that arrives during n1's takeover of n2's (empty) resource set is delayed by heartbeat, at worst
-# for its 120 s resource-activity limit, so the waits for n1 allow for that.
+# its resources and exit. The idle node first, and n1 preferably once it has settled after n2 left: a
+# shutdown request that arrives during n1's takeover of n2's (empty) resource set is delayed by heartbeat, at
+# worst for its 120 s resource-activity limit, so the waits for n1 allow for that. Sometimes n1 never leaves
+# that "transition" (seen once in CI, with heartbeat's "NV failure" while n2 went away): stop it anyway then.
 hb_running() { nsx "$1" timeout 10 cl_status hbstatus >/dev/null 2>&1; }
 nsx 2 timeout 60 "$HEARTBEAT" -k >/dev/null 2>&1 || true
 wait_until 60 "heartbeat stopped on n2" eval '! hb_running 2' || fail "heartbeat did not stop on n2"
-wait_until 60 "heartbeat settled on n1" settled_one 1 || fail "heartbeat on n1 did not settle: $(rscstatus 1)"
+wait_until 60 "heartbeat settled on n1" settled_one 1 ||
+  info "n1 still reports '$(rscstatus 1)' after n2 left; stopping it anyway (heartbeat delays that, 120 s at most)"
 nsx 1 timeout 200 "$HEARTBEAT" -k >/dev/null 2>&1 || true
 wait_until 200 "unmounted on n1" eval '! mounted_on 1' || fail "heartbeat left the filesystem mounted"
 wait_until 60 "heartbeat stopped on n1" eval '! hb_running 1' || fail "heartbeat did not stop on n1"
