@@ -1,8 +1,9 @@
 // disk-options / net-options / resource-options RES --KEYWORD=VALUE...: change options of a running resource
 // without editing the configuration file, as DRBD's commands of those names do (for example a faster resync
-// for now: `disk-options r0 --resync-rate=200M --c-plan-ahead=0`). Each keyword is checked here against the
-// section's table; the daemon applies the set as `adjust` would (at once, or by connecting again for the
-// connection's settings) and prints what it did. The next `adjust` (or `up`) goes back to the file.
+// for now: `disk-options r0 --resync-rate=200M --c-plan-ahead=0`). Each keyword is checked here as the daemon
+// checks it (config/resource_options.h); the daemon applies the set as `adjust` would (at once, or by
+// connecting again for the connection's settings) and prints what it did. The next `adjust` (or `up`) goes
+// back to the file.
 #include <fmt/format.h>
 
 #include <string>
@@ -12,6 +13,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "config/keywords.h"
+#include "config/resource_options.h"
 #include "control_cli.h"
 
 namespace tandem::adm {
@@ -19,6 +21,8 @@ namespace {
 
 int run_options(const Command& cmd, config::SectionKind section, std::string_view wire_section,
                 const CommandArgs& args) {
+  config::Config cfg = load_config(args.global);
+  config::ResourceConfig probe = find_resource(cfg, args.resource);
   std::vector<std::pair<std::string, std::string>> settings;
   for (const std::string& arg : args.rest) {
     if (arg.rfind("--", 0) != 0 || arg.size() < 3)
@@ -27,19 +31,16 @@ int run_options(const Command& cmd, config::SectionKind section, std::string_vie
     std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
     std::vector<std::string> values;
     if (eq != std::string::npos) values.push_back(arg.substr(eq + 1));
-    const config::KeywordSpec* spec = config::find_keyword(section, key);
-    if (!spec)
-      cli_fail(kExitUsage, "{}: unknown keyword '{}' in the {} section", cmd.name, key, config::section_name(section));
+    // The daemon's own check (config/resource_options.h), on the file's copy of the resource.
     std::string normalised, error;
-    if (!config::validate_value(*spec, values, &normalised, &error)) cli_fail(kExitUsage, "{}: {}", cmd.name, error);
+    if (!config::set_resource_option(&probe, section, key, values, &error, &normalised))
+      cli_fail(kExitUsage, "{}: {}", cmd.name, error);
     if (normalised.find_first_of(" \t\n") != std::string::npos)
       cli_fail(kExitUsage, "{}: --{} cannot be set this way (its value has white space); edit the file and adjust",
                cmd.name, key);
     settings.emplace_back(key, normalised);
   }
   if (settings.empty()) cli_fail(kExitUsage, "{}: give at least one --KEYWORD=VALUE", cmd.name);
-  config::Config cfg = load_config(args.global);
-  find_resource(cfg, args.resource);
   std::string request = fmt::format("set-options {}", wire_section);
   for (const auto& [k, v] : settings) request += fmt::format(" {} {}", k, v);
   return send_and_print(args, request, kControlTimeoutMs, true);

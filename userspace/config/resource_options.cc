@@ -5,7 +5,8 @@
 namespace tandem::config {
 
 bool set_resource_option(ResourceConfig* res, SectionKind section, std::string_view key,
-                         const std::vector<std::string>& values, std::string* error) {
+                         const std::vector<std::string>& values, std::string* error,
+                         std::string* normalised_out) {
   OptionList* list = section == SectionKind::Net       ? &res->net.options
                      : section == SectionKind::Disk    ? &res->disk.options
                      : section == SectionKind::Options ? &res->options.options
@@ -34,6 +35,7 @@ bool set_resource_option(ResourceConfig* res, SectionKind section, std::string_v
     }
   if (!replaced) list->emplace_back(std::string(key), normalised);
   if (section == SectionKind::Net) res->net.interpret();
+  if (normalised_out) *normalised_out = normalised;
   return true;
 }
 

@@ -16,7 +16,9 @@ namespace tandem::config {
 // (`values` empty for a flag). Validated and normalised as the parser does; the net section's interpreted
 // fields follow. False with a message naming the keyword and the section when it is not one of that section's
 // or its value is not valid; `res` is unchanged then.
+// `normalised` (may be null) receives the value as stored.
 bool set_resource_option(ResourceConfig* res, SectionKind section, std::string_view key,
-                         const std::vector<std::string>& values, std::string* error);
+                         const std::vector<std::string>& values, std::string* error,
+                         std::string* normalised = nullptr);
 
 }  // namespace tandem::config

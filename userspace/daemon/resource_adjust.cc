@@ -84,10 +84,11 @@ bool Resource::apply_config(const config::ResourceConfig& next, bool connect, st
   peer_ = config::peer_of(opts_.config, *local_);
   if (reconnect) connector_->set_config(peer_connector_config(opts_.config, *local_, *peer_));
   // As DRBD's adjust: a resource that is not connecting (after `disconnect`, a refused handshake or a split
-  // brain) is connected again. disk-options and net-options leave that alone, but a connection they closed
-  // for new settings is made again.
-  const bool connects = !connector_->enabled() && (connect || (reconnect && was_enabled));
-  if (connects || (reconnect && was_enabled)) {
+  // brain) is connected again; disk-options and net-options leave that alone. A connection closed above for
+  // new settings is made again in any case.
+  const bool reopens = reconnect && was_enabled;
+  const bool connects = connect && !was_enabled;
+  if (reopens || connects) {
     replica_->set_standalone(false);
     connector_->enable();
   }
@@ -103,7 +104,7 @@ bool Resource::apply_config(const config::ResourceConfig& next, bool connect, st
   section("reconnected for", change.reconnect);
   section("at the next up", change.next_up);
   if (change.empty()) out += "  no changes\n";
-  if (connects && !(reconnect && was_enabled)) {
+  if (connects) {
     log_info("adjust: connecting to the peer");
     out += "  connecting to the peer\n";
   }
